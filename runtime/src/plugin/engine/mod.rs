@@ -1,0 +1,233 @@
+//! The sandboxed WebAssembly engine: one shared wasmtime `Engine`, compiled-code cache,
+//! pre-instantiated components and calls under limits.
+//!
+//! Invariant: wasmtime and generated binding types stay inside this module; callers see
+//! [`PluginEngine`], [`Plugin`] and the runtime's own types.
+
+mod code_cache;
+mod granter;
+mod inspect;
+mod limits;
+mod plugin;
+mod requests;
+mod services;
+mod state;
+mod v0_1_0;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+pub use self::inspect::{ComponentFacts, inspect};
+pub use self::limits::{EngineConfig, Limits, PoolingConfig};
+pub use self::plugin::{CallOutcome, CallReport, LiveInstance, Plugin, PluginHealth};
+pub use self::services::{CallContext, CancelToken, Grants, HostServices, NoServices};
+
+use self::code_cache::CodeCache;
+use self::inspect::InspectError;
+use self::plugin::Contract;
+use self::state::StoreState;
+use crate::plugin::descriptor_check::check_descriptor;
+use crate::plugin::error::{LoadError, PluginLabel};
+
+/// Contract versions this host loads, oldest first.
+pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_1_0::VERSION];
+
+/// The engine could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the plugin engine: {0}")]
+pub struct EngineError(String);
+
+/// The plugin engine, shared by every plugin of a process. Cheap to clone.
+#[derive(Clone)]
+pub struct PluginEngine {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    engine: Engine,
+    linker_v0_1_0: Linker<StoreState>,
+    cache: Option<CodeCache>,
+    config: EngineConfig,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// How a component was obtained by [`PluginEngine::load`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeSource {
+    /// Compiled now.
+    Compiled,
+    /// Loaded from the compiled-code cache.
+    Cache,
+}
+
+impl PluginEngine {
+    /// Creates the engine and starts its epoch ticker thread.
+    pub fn new(config: EngineConfig) -> Result<PluginEngine, EngineError> {
+        let mut wasm = Config::new();
+        wasm.wasm_component_model(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(config.max_wasm_stack)
+            // The fiber stack must hold the wasm stack plus host frames.
+            .async_stack_size(config.max_wasm_stack + (1 << 20));
+        if let Some(pooling) = config.pooling {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(pooling.total_instances)
+                .total_core_instances(pooling.total_instances * 2)
+                .total_memories(pooling.total_instances * 2)
+                .total_tables(pooling.total_instances * 2)
+                .max_memory_size(pooling.max_memory_bytes);
+            wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = Engine::new(&wasm).map_err(|err| EngineError(err.to_string()))?;
+        let mut linker_v0_1_0 = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker_v0_1_0).map_err(|err| EngineError(err.to_string()))?;
+        v0_1_0::add_to_linker(&mut linker_v0_1_0).map_err(|err| EngineError(err.to_string()))?;
+        let cache = config.cache_dir.clone().map(|dir| CodeCache::new(dir, &engine));
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        start_ticker(engine.weak(), config.epoch_tick, ticker_stop.clone());
+        Ok(PluginEngine { shared: Arc::new(Shared { engine, linker_v0_1_0, cache, config, ticker_stop }) })
+    }
+
+    /// The engine's configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// Compiles (or loads from the cache), links, describes and checks a component.
+    ///
+    /// `source_name` (a file name, a package id) is used in error messages until the
+    /// descriptor names the plugin.
+    pub async fn load(&self, source_name: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        let (component, facts, digest, _) = self.compile(source_name, bytes)?;
+        self.instantiate_component(source_name, component, facts, digest).await
+    }
+
+    /// Like [`PluginEngine::load`], but also says whether the code came from the cache.
+    pub async fn load_reporting(&self, source_name: &str, bytes: &[u8]) -> Result<(Plugin, CodeSource), LoadError> {
+        let (component, facts, digest, source) = self.compile(source_name, bytes)?;
+        let plugin = self.instantiate_component(source_name, component, facts, digest).await?;
+        Ok((plugin, source))
+    }
+
+    /// Reads a component file and loads it.
+    pub async fn load_file(&self, path: &std::path::Path) -> Result<Plugin, LoadError> {
+        let source_name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|err| LoadError::NotWasm {
+            source_name: source_name.clone(),
+            reason: format!("cannot read the file: {err}"),
+        })?;
+        self.load(&source_name, &bytes).await
+    }
+
+    /// Checks and compiles a component without describing it. Blocking (compilation is CPU work).
+    pub fn compile(
+        &self,
+        source_name: &str,
+        bytes: &[u8],
+    ) -> Result<(Component, ComponentFacts, String, CodeSource), LoadError> {
+        let source_name = source_name.to_string();
+        let facts = inspect(bytes).map_err(|err| match err {
+            InspectError::NotWasm(reason) => LoadError::NotWasm { source_name: source_name.clone(), reason },
+            InspectError::CoreModule => LoadError::CoreModule { source_name: source_name.clone() },
+            InspectError::Malformed(reason) => LoadError::Invalid { source_name: source_name.clone(), reason },
+        })?;
+        match facts.contract_version.as_deref() {
+            None => return Err(LoadError::NotANode { source_name }),
+            Some(version) if !SUPPORTED_CONTRACTS.contains(&version) => {
+                return Err(LoadError::UnsupportedContract {
+                    source_name,
+                    found: version.to_string(),
+                    supported: SUPPORTED_CONTRACTS.join(", "),
+                });
+            }
+            Some(_) => {}
+        }
+        let digest = hex::encode(Sha256::digest(bytes));
+        if let Some(cache) = &self.shared.cache
+            && let Some(component) = cache.load(&self.shared.engine, &digest)
+        {
+            return Ok((component, facts, digest, CodeSource::Cache));
+        }
+        let component = Component::new(&self.shared.engine, bytes)
+            .map_err(|err| LoadError::Invalid { source_name: source_name.clone(), reason: format!("{err:#}") })?;
+        if let Some(cache) = &self.shared.cache {
+            cache
+                .store(&digest, &component)
+                .map_err(|(path, source)| LoadError::Cache { path: path.display().to_string(), source })?;
+        }
+        Ok((component, facts, digest, CodeSource::Compiled))
+    }
+
+    async fn instantiate_component(
+        &self,
+        source_name: &str,
+        component: Component,
+        facts: ComponentFacts,
+        digest: String,
+    ) -> Result<Plugin, LoadError> {
+        let link_error = |err: wasmtime::Error| LoadError::Link { source_name: source_name.to_string(), reason: format!("{err:#}") };
+        let contract = match facts.contract_version.as_deref() {
+            Some(v0_1_0::VERSION) => {
+                let pre = self.shared.linker_v0_1_0.instantiate_pre(&component).map_err(link_error)?;
+                Contract::V0_1_0(v0_1_0::Bindings::new(pre).map_err(link_error)?)
+            }
+            other => unreachable!("contract {other:?} was accepted by `compile`"),
+        };
+        let file_label = PluginLabel { name: source_name.to_string(), version: String::new() };
+        let plugin = Plugin::new(self.shared.clone(), contract, facts, digest, file_label);
+        let descriptor = plugin
+            .describe()
+            .await
+            .map_err(|err| LoadError::Describe { source_name: source_name.to_string(), source: Box::new(err) })?;
+        let label = PluginLabel { name: descriptor.type_id.clone(), version: descriptor.version.clone() };
+        let problems = check_descriptor(&descriptor);
+        if !problems.is_empty() {
+            return Err(LoadError::Descriptor { label, problems });
+        }
+        Ok(plugin.with_descriptor(descriptor, label))
+    }
+
+}
+
+impl Shared {
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub(crate) fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+}
+
+impl std::fmt::Debug for PluginEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginEngine").field("config", &self.shared.config).finish_non_exhaustive()
+    }
+}
+
+/// Advances the epoch every `tick` until the engine is dropped.
+fn start_ticker(engine: wasmtime::EngineWeak, tick: Duration, stop: Arc<AtomicBool>) {
+    let spawned = std::thread::Builder::new().name("mdc-epoch".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(tick);
+            match engine.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        }
+    });
+    if let Err(err) = spawned {
+        tracing::error!(%err, "cannot start the epoch ticker; runaway plugins would not be stopped");
+    }
+}

@@ -1,0 +1,164 @@
+//! What the embedding (server, worker, CLI) provides to a plugin call: asset access, output
+//! storage, HTTP transport, progress and logs, plus the grants and the cancellation switch.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::plugin::descriptor_check::parse_origin;
+use crate::plugin::types::{AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel};
+
+/// Services a plugin call may use; each is reached only after the capability check passed.
+///
+/// Every method has a default that refuses or ignores, so an embedding implements only
+/// what it offers.
+#[async_trait::async_trait]
+pub trait HostServices: Send + Sync + 'static {
+    /// A log line from the plugin (including its captured stdout and stderr).
+    fn log(&self, level: LogLevel, message: &str) {
+        let _ = (level, message);
+    }
+
+    /// Progress from the plugin; `fraction` is clamped to 0..=1.
+    fn progress(&self, fraction: f32, message: &str) {
+        let _ = (fraction, message);
+    }
+
+    /// Metadata of an asset.
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+        Err(format!("asset {id:?} not found"))
+    }
+
+    /// Bytes of an asset.
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+        Err(format!("asset {id:?} not found"))
+    }
+
+    /// Stores an output file and returns its new asset id.
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+        let _ = (mime, bytes);
+        Err("this host does not store outputs".to_string())
+    }
+
+    /// Performs an HTTP request whose origin the runtime has already checked.
+    async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        Err(HttpError::Unreachable(format!("this host has no HTTP client ({})", request.url)))
+    }
+}
+
+/// Services that refuse everything: for describe, validate and tests.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoServices;
+
+impl HostServices for NoServices {}
+
+/// What the operator granted a plugin for this call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    http_origins: BTreeSet<String>,
+}
+
+impl Grants {
+    /// No grants at all.
+    pub fn none() -> Grants {
+        Grants::default()
+    }
+
+    /// Grants outbound HTTP to an origin (`http://127.0.0.1:8188`); fails on a malformed origin.
+    pub fn allow_origin(mut self, origin: &str) -> Result<Grants, String> {
+        let normalised = parse_origin(origin)
+            .ok_or_else(|| format!("{origin:?} is not an origin like \"http://127.0.0.1:8188\""))?;
+        self.http_origins.insert(normalised);
+        Ok(self)
+    }
+
+    /// Whether the normalised origin is granted.
+    pub fn allows_origin(&self, normalised_origin: &str) -> bool {
+        self.http_origins.contains(normalised_origin)
+    }
+
+    /// Granted origins, normalised.
+    pub fn origins(&self) -> impl Iterator<Item = &str> {
+        self.http_origins.iter().map(String::as_str)
+    }
+}
+
+/// A switch the caller flips to cancel a call; the plugin sees it through `is-cancelled`.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken {
+    inner: Arc<CancelInner>,
+}
+
+#[derive(Debug, Default)]
+struct CancelInner {
+    cancelled: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+
+    /// Cancels; idempotent.
+    pub fn cancel(&self) {
+        self.inner.cancelled.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    /// Whether `cancel` was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once cancelled.
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Everything one call needs from its caller.
+#[derive(Clone)]
+pub struct CallContext {
+    /// Services the plugin may use.
+    pub services: Arc<dyn HostServices>,
+    /// What the operator granted.
+    pub grants: Grants,
+    /// The cancellation switch.
+    pub cancel: CancelToken,
+}
+
+impl CallContext {
+    /// A context with these services, no grants and a fresh cancellation switch.
+    pub fn new(services: Arc<dyn HostServices>) -> CallContext {
+        CallContext { services, grants: Grants::none(), cancel: CancelToken::new() }
+    }
+
+    /// The same context with other grants.
+    pub fn with_grants(mut self, grants: Grants) -> CallContext {
+        self.grants = grants;
+        self
+    }
+}
+
+impl Default for CallContext {
+    fn default() -> Self {
+        CallContext::new(Arc::new(NoServices))
+    }
+}
+
+impl std::fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallContext")
+            .field("grants", &self.grants)
+            .field("cancelled", &self.cancel.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,13 @@
+//! Node plugins: the contract's types, descriptor rules, errors and the sandboxed engine.
+
+pub mod descriptor_check;
+pub mod engine;
+pub mod error;
+pub mod types;
+
+pub use descriptor_check::{DescriptorProblem, check_descriptor, check_value};
+pub use engine::{
+    CallContext, CallOutcome, CallReport, CancelToken, CodeSource, EngineConfig, Grants, HostServices, Limits,
+    LiveInstance, NoServices, Plugin, PluginEngine, PluginHealth, SUPPORTED_CONTRACTS,
+};
+pub use error::{CallError, CallKind, Failure, LoadError, PluginLabel};
