@@ -26,7 +26,10 @@ pub fn check_descriptor(descriptor: &NodeDescriptor) -> Vec<DescriptorProblem> {
         ));
     }
     if let Err(err) = semver::Version::parse(&descriptor.version) {
-        problem(format!("version {:?} is not a semantic version: {err}", descriptor.version));
+        problem(format!(
+            "version {:?} is not a semantic version: {err}",
+            descriptor.version
+        ));
     }
     if descriptor.display_name.trim().is_empty() {
         problem("display name is empty".to_string());
@@ -42,10 +45,16 @@ pub fn check_descriptor(descriptor: &NodeDescriptor) -> Vec<DescriptorProblem> {
     let mut tiers = HashSet::new();
     for estimate in &descriptor.tiers {
         if !tiers.insert(estimate.tier) {
-            problem(format!("tier {:?} is listed more than once", estimate.tier.id()));
+            problem(format!(
+                "tier {:?} is listed more than once",
+                estimate.tier.id()
+            ));
         }
         if !(estimate.seconds.is_finite() && estimate.seconds >= 0.0) {
-            problem(format!("tier {:?} has an invalid time estimate", estimate.tier.id()));
+            problem(format!(
+                "tier {:?} has an invalid time estimate",
+                estimate.tier.id()
+            ));
         }
     }
     for duplicate in duplicates(descriptor.actions.iter().map(|action| action.id.as_str())) {
@@ -53,7 +62,10 @@ pub fn check_descriptor(descriptor: &NodeDescriptor) -> Vec<DescriptorProblem> {
     }
     for action in &descriptor.actions {
         if !is_kebab_id(&action.id) {
-            problem(format!("action id {:?} must be lowercase kebab-case", action.id));
+            problem(format!(
+                "action id {:?} must be lowercase kebab-case",
+                action.id
+            ));
         }
     }
     for capability in &descriptor.capabilities {
@@ -100,11 +112,16 @@ pub fn parse_origin(text: &str) -> Option<String> {
 
 fn check_ports(side: &str, ports: &[Port], problem: &mut impl FnMut(String)) {
     for duplicate in duplicates(ports.iter().map(|port| port.id.as_str())) {
-        problem(format!("{side} port id {duplicate:?} is used more than once"));
+        problem(format!(
+            "{side} port id {duplicate:?} is used more than once"
+        ));
     }
     for port in ports {
         if !is_kebab_id(&port.id) && !is_snake_id(&port.id) {
-            problem(format!("{side} port id {:?} must be lowercase letters, digits, '-' or '_'", port.id));
+            problem(format!(
+                "{side} port id {:?} must be lowercase letters, digits, '-' or '_'",
+                port.id
+            ));
         }
         if !is_kebab_id(&port.kind) {
             problem(format!(
@@ -122,22 +139,30 @@ fn check_param(param: &Param, problem: &mut impl FnMut(String)) {
             if let (Some(min), Some(max)) = (range.min, range.max)
                 && min > max
             {
-                problem(format!("parameter {id:?}: minimum {min} is above maximum {max}"));
+                problem(format!(
+                    "parameter {id:?}: minimum {min} is above maximum {max}"
+                ));
             }
         }
         ParamType::Integer(range) => {
             if let (Some(min), Some(max)) = (range.min, range.max)
                 && min > max
             {
-                problem(format!("parameter {id:?}: minimum {min} is above maximum {max}"));
+                problem(format!(
+                    "parameter {id:?}: minimum {min} is above maximum {max}"
+                ));
             }
         }
         ParamType::Choice(options) => {
             if options.is_empty() {
-                problem(format!("parameter {id:?}: a choice needs at least one option"));
+                problem(format!(
+                    "parameter {id:?}: a choice needs at least one option"
+                ));
             }
             for duplicate in duplicates(options.iter().map(|option| option.value.as_str())) {
-                problem(format!("parameter {id:?}: option {duplicate:?} is listed more than once"));
+                problem(format!(
+                    "parameter {id:?}: option {duplicate:?} is listed more than once"
+                ));
             }
         }
         _ => {}
@@ -175,11 +200,16 @@ pub fn check_value(param_type: &ParamType, value: &ParamValue) -> Result<(), Str
             if options.iter().any(|option| &option.value == choice) {
                 Ok(())
             } else {
-                let allowed: Vec<&str> = options.iter().map(|option| option.value.as_str()).collect();
+                let allowed: Vec<&str> =
+                    options.iter().map(|option| option.value.as_str()).collect();
                 Err(format!("{choice:?} is not one of {}", allowed.join(", ")))
             }
         }
-        (expected, _) => Err(format!("is a {}, expected a {}", value_kind(value), type_kind(expected))),
+        (expected, _) => Err(format!(
+            "is a {}, expected a {}",
+            value_kind(value),
+            type_kind(expected)
+        )),
     }
 }
 
@@ -224,13 +254,18 @@ fn type_kind(param_type: &ParamType) -> &'static str {
 
 fn is_kebab_id(text: &str) -> bool {
     !text.is_empty()
-        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !text.starts_with('-')
         && !text.ends_with('-')
 }
 
 fn is_snake_id(text: &str) -> bool {
-    !text.is_empty() && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn duplicates<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
@@ -278,7 +313,10 @@ mod tests {
     }
 
     fn check(descriptor: NodeDescriptor, expected: &[&str]) {
-        let found: Vec<String> = check_descriptor(&descriptor).into_iter().map(|p| p.0).collect();
+        let found: Vec<String> = check_descriptor(&descriptor)
+            .into_iter()
+            .map(|p| p.0)
+            .collect();
         assert_eq!(found, expected);
     }
 
@@ -290,7 +328,10 @@ mod tests {
     #[test]
     fn rejects_duplicate_port_ids() {
         let mut d = descriptor();
-        d.inputs = vec![port("characters", "character"), port("characters", "character")];
+        d.inputs = vec![
+            port("characters", "character"),
+            port("characters", "character"),
+        ];
         check(d, &["input port id \"characters\" is used more than once"]);
     }
 
@@ -300,12 +341,18 @@ mod tests {
         d.params.push(Param {
             id: "steps".into(),
             label: "Steps".into(),
-            param_type: ParamType::Integer(IntegerRange { min: Some(1), max: Some(10) }),
+            param_type: ParamType::Integer(IntegerRange {
+                min: Some(1),
+                max: Some(10),
+            }),
             default: Some(ParamValue::Integer(50)),
             required: false,
             help: String::new(),
         });
-        check(d, &["parameter \"steps\": default 50 is outside the range 1..=10"]);
+        check(
+            d,
+            &["parameter \"steps\": default 50 is outside the range 1..=10"],
+        );
     }
 
     #[test]
@@ -313,19 +360,26 @@ mod tests {
         let mut d = descriptor();
         d.type_id = "Shot Node".into();
         d.version = "one".into();
-        d.capabilities.push(Capability::OutboundHttp(vec!["ftp://x".into()]));
+        d.capabilities
+            .push(Capability::OutboundHttp(vec!["ftp://x".into()]));
         let problems = check_descriptor(&d);
         assert_eq!(problems.len(), 3, "{problems:?}");
     }
 
     #[test]
     fn normalises_origins() {
-        assert_eq!(parse_origin("HTTP://Example.com").as_deref(), Some("http://example.com:80"));
+        assert_eq!(
+            parse_origin("HTTP://Example.com").as_deref(),
+            Some("http://example.com:80")
+        );
         assert_eq!(
             parse_origin("http://127.0.0.1:8188/prompt").as_deref(),
             Some("http://127.0.0.1:8188")
         );
-        assert_eq!(parse_origin("https://a.b").as_deref(), Some("https://a.b:443"));
+        assert_eq!(
+            parse_origin("https://a.b").as_deref(),
+            Some("https://a.b:443")
+        );
         assert_eq!(parse_origin("file:///etc/passwd"), None);
         assert_eq!(parse_origin("http://user@host"), None);
     }

@@ -99,19 +99,14 @@ pub enum LoadError {
         /// Every broken rule.
         problems: Vec<DescriptorProblem>,
     },
-    /// Reading or writing the compiled-code cache failed.
-    #[error("code cache {path}: {source}")]
-    Cache {
-        /// Cache file.
-        path: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 fn join_problems(problems: &[DescriptorProblem]) -> String {
-    problems.iter().map(|p| p.0.as_str()).collect::<Vec<_>>().join("; ")
+    problems
+        .iter()
+        .map(|p| p.0.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Which export was called.

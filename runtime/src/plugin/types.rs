@@ -233,10 +233,13 @@ impl NodeDescriptor {
 
     /// The origins the plugin asked to reach (`*` included verbatim).
     pub fn requested_origins(&self) -> impl Iterator<Item = &str> {
-        self.capabilities.iter().flat_map(|capability| match capability {
-            Capability::OutboundHttp(origins) => origins.as_slice(),
-            _ => &[],
-        }).map(String::as_str)
+        self.capabilities
+            .iter()
+            .flat_map(|capability| match capability {
+                Capability::OutboundHttp(origins) => origins.as_slice(),
+                _ => &[],
+            })
+            .map(String::as_str)
     }
 
     /// The parameter with this id.
@@ -555,4 +558,27 @@ pub enum HttpError {
     /// The answer exceeded the host's limit (bytes).
     #[error("response larger than {0} bytes")]
     TooLarge(u64),
+}
+
+impl NodeDescriptor {
+    /// `given` plus the default of every parameter not given, in descriptor order.
+    pub fn params_with_defaults(&self, given: Vec<ParamEntry>) -> Vec<ParamEntry> {
+        let mut params: Vec<ParamEntry> = Vec::with_capacity(self.params.len());
+        for param in &self.params {
+            if let Some(entry) = given.iter().find(|entry| entry.id == param.id) {
+                params.push(entry.clone());
+            } else if let Some(default) = &param.default {
+                params.push(ParamEntry {
+                    id: param.id.clone(),
+                    value: default.clone(),
+                });
+            }
+        }
+        params.extend(
+            given
+                .into_iter()
+                .filter(|entry| self.param(&entry.id).is_none()),
+        );
+        params
+    }
 }

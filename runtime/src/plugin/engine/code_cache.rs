@@ -22,7 +22,10 @@ impl CodeCache {
     pub fn new(dir: PathBuf, engine: &Engine) -> CodeCache {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        CodeCache { dir, engine_key: format!("{:016x}", hasher.finish()) }
+        CodeCache {
+            dir,
+            engine_key: format!("{:016x}", hasher.finish()),
+        }
     }
 
     /// Where the entry for a component digest lives.
@@ -49,7 +52,11 @@ impl CodeCache {
     }
 
     /// Stores compiled code atomically (write to a temporary file, then rename).
-    pub fn store(&self, digest: &str, component: &Component) -> Result<(), (PathBuf, std::io::Error)> {
+    pub fn store(
+        &self,
+        digest: &str,
+        component: &Component,
+    ) -> Result<(), (PathBuf, std::io::Error)> {
         let path = self.path_for(digest);
         let bytes = component
             .serialize()
@@ -60,10 +67,14 @@ impl CodeCache {
 
 fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let temporary = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|name| name.to_str()).unwrap_or("entry"),
-        std::process::id()
+        ".{}.{}-{}.tmp",
+        path.file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or("entry"),
+        std::process::id(),
+        WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     std::fs::write(&temporary, bytes)?;
     std::fs::rename(&temporary, path)

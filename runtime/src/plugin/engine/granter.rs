@@ -20,7 +20,11 @@ impl StoreState {
     }
 
     /// Refuses an import whose capability the descriptor does not request.
-    pub fn require_capability(&mut self, capability: &Capability, doing: &str) -> wasmtime::Result<()> {
+    pub fn require_capability(
+        &mut self,
+        capability: &Capability,
+        doing: &str,
+    ) -> wasmtime::Result<()> {
         let Some(descriptor) = self.descriptor.clone() else {
             return self.require_call(doing);
         };
@@ -39,10 +43,14 @@ impl StoreState {
 
     /// Refuses an HTTP origin unless both the plugin and the operator allow it.
     pub fn require_origin(&mut self, origin: &str) -> wasmtime::Result<()> {
-        let descriptor = self.descriptor.clone().expect("checked by require_capability");
-        let requested = descriptor
-            .requested_origins()
-            .any(|wanted| wanted == "*" || super::super::descriptor_check::parse_origin(wanted).as_deref() == Some(origin));
+        let descriptor = self
+            .descriptor
+            .clone()
+            .expect("checked by require_capability");
+        let requested = descriptor.requested_origins().any(|wanted| {
+            wanted == "*"
+                || super::super::descriptor_check::parse_origin(wanted).as_deref() == Some(origin)
+        });
         if !requested {
             return Err(self.stop(Failure::Capability(format!(
                 "tried to reach {origin}, which its descriptor does not request"
@@ -50,7 +58,11 @@ impl StoreState {
         }
         if !self.context.grants.allows_origin(origin) {
             let granted: Vec<&str> = self.context.grants.origins().collect();
-            let granted = if granted.is_empty() { "none".to_string() } else { granted.join(", ") };
+            let granted = if granted.is_empty() {
+                "none".to_string()
+            } else {
+                granted.join(", ")
+            };
             return Err(self.stop(Failure::Capability(format!(
                 "tried to reach {origin}, which the operator has not granted (granted: {granted})"
             ))));

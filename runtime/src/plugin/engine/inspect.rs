@@ -32,7 +32,9 @@ impl ComponentFacts {
     /// Whether the component imports an interface of our contract (`host`, `http`, …).
     pub fn imports_node_interface(&self, interface: &str) -> bool {
         let prefix = format!("{NODE_PACKAGE}/{interface}");
-        self.imports.iter().any(|name| name == &prefix || name.starts_with(&format!("{prefix}@")))
+        self.imports
+            .iter()
+            .any(|name| name == &prefix || name.starts_with(&format!("{prefix}@")))
     }
 }
 
@@ -45,7 +47,11 @@ pub fn inspect(bytes: &[u8]) -> Result<ComponentFacts, InspectError> {
             "it does not start with the WebAssembly magic bytes".to_string()
         }));
     }
-    let mut facts = ComponentFacts { contract_version: None, imports: Vec::new(), exports: Vec::new() };
+    let mut facts = ComponentFacts {
+        contract_version: None,
+        imports: Vec::new(),
+        exports: Vec::new(),
+    };
     let mut parser = Parser::new(0);
     let mut offset = 0;
     loop {
@@ -54,15 +60,27 @@ pub fn inspect(bytes: &[u8]) -> Result<ComponentFacts, InspectError> {
             .map_err(|err| InspectError::Malformed(err.to_string()))?;
         let (consumed, payload) = match chunk {
             Chunk::Parsed { consumed, payload } => (consumed, payload),
-            Chunk::NeedMoreData(_) => return Err(InspectError::Malformed("the file is truncated".into())),
+            Chunk::NeedMoreData(_) => {
+                return Err(InspectError::Malformed("the file is truncated".into()));
+            }
         };
         offset += consumed;
         match payload {
-            Payload::Version { encoding: Encoding::Module, .. } => return Err(InspectError::CoreModule),
-            Payload::ModuleSection { unchecked_range, .. } | Payload::ComponentSection { unchecked_range, .. } => {
-                // Nested code is validated by the compiler; skip it here.
+            Payload::Version {
+                encoding: Encoding::Module,
+                ..
+            } => return Err(InspectError::CoreModule),
+            Payload::ModuleSection {
+                unchecked_range, ..
+            }
+            | Payload::ComponentSection {
+                unchecked_range, ..
+            } => {
+                // Nested code is validated by the compiler; the outer parser resumes after it.
+                if unchecked_range.end > bytes.len() {
+                    return Err(InspectError::Malformed("the file is truncated".into()));
+                }
                 offset = unchecked_range.end;
-                parser.skip_section();
             }
             Payload::ComponentImportSection(reader) => {
                 for import in reader {
@@ -93,7 +111,10 @@ mod tests {
 
     #[test]
     fn refuses_bytes_that_are_not_wasm() {
-        assert!(matches!(inspect(b"PNG\x0d\x0a not wasm"), Err(InspectError::NotWasm(_))));
+        assert!(matches!(
+            inspect(b"PNG\x0d\x0a not wasm"),
+            Err(InspectError::NotWasm(_))
+        ));
         assert!(matches!(inspect(b""), Err(InspectError::NotWasm(_))));
     }
 
@@ -120,7 +141,11 @@ mod tests {
 
     #[test]
     fn reports_a_truncated_file() {
-        let component = wat::parse_str("(component (instance $i) (export \"x\" (instance $i)))").unwrap();
-        assert!(matches!(inspect(&component[..component.len() - 3]), Err(InspectError::Malformed(_))));
+        let component =
+            wat::parse_str("(component (instance $i) (export \"x\" (instance $i)))").unwrap();
+        assert!(matches!(
+            inspect(&component[..component.len() - 3]),
+            Err(InspectError::Malformed(_))
+        ));
     }
 }

@@ -14,8 +14,8 @@ mod services;
 mod state;
 mod v0_1_0;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -91,12 +91,24 @@ impl PluginEngine {
         }
         let engine = Engine::new(&wasm).map_err(|err| EngineError(err.to_string()))?;
         let mut linker_v0_1_0 = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker_v0_1_0).map_err(|err| EngineError(err.to_string()))?;
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker_v0_1_0)
+            .map_err(|err| EngineError(err.to_string()))?;
         v0_1_0::add_to_linker(&mut linker_v0_1_0).map_err(|err| EngineError(err.to_string()))?;
-        let cache = config.cache_dir.clone().map(|dir| CodeCache::new(dir, &engine));
+        let cache = config
+            .cache_dir
+            .clone()
+            .map(|dir| CodeCache::new(dir, &engine));
         let ticker_stop = Arc::new(AtomicBool::new(false));
         start_ticker(engine.weak(), config.epoch_tick, ticker_stop.clone());
-        Ok(PluginEngine { shared: Arc::new(Shared { engine, linker_v0_1_0, cache, config, ticker_stop }) })
+        Ok(PluginEngine {
+            shared: Arc::new(Shared {
+                engine,
+                linker_v0_1_0,
+                cache,
+                config,
+                ticker_stop,
+            }),
+        })
     }
 
     /// The engine's configuration.
@@ -110,13 +122,20 @@ impl PluginEngine {
     /// descriptor names the plugin.
     pub async fn load(&self, source_name: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
         let (component, facts, digest, _) = self.compile(source_name, bytes)?;
-        self.instantiate_component(source_name, component, facts, digest).await
+        self.instantiate_component(source_name, component, facts, digest)
+            .await
     }
 
     /// Like [`PluginEngine::load`], but also says whether the code came from the cache.
-    pub async fn load_reporting(&self, source_name: &str, bytes: &[u8]) -> Result<(Plugin, CodeSource), LoadError> {
+    pub async fn load_reporting(
+        &self,
+        source_name: &str,
+        bytes: &[u8],
+    ) -> Result<(Plugin, CodeSource), LoadError> {
         let (component, facts, digest, source) = self.compile(source_name, bytes)?;
-        let plugin = self.instantiate_component(source_name, component, facts, digest).await?;
+        let plugin = self
+            .instantiate_component(source_name, component, facts, digest)
+            .await?;
         Ok((plugin, source))
     }
 
@@ -138,9 +157,17 @@ impl PluginEngine {
     ) -> Result<(Component, ComponentFacts, String, CodeSource), LoadError> {
         let source_name = source_name.to_string();
         let facts = inspect(bytes).map_err(|err| match err {
-            InspectError::NotWasm(reason) => LoadError::NotWasm { source_name: source_name.clone(), reason },
-            InspectError::CoreModule => LoadError::CoreModule { source_name: source_name.clone() },
-            InspectError::Malformed(reason) => LoadError::Invalid { source_name: source_name.clone(), reason },
+            InspectError::NotWasm(reason) => LoadError::NotWasm {
+                source_name: source_name.clone(),
+                reason,
+            },
+            InspectError::CoreModule => LoadError::CoreModule {
+                source_name: source_name.clone(),
+            },
+            InspectError::Malformed(reason) => LoadError::Invalid {
+                source_name: source_name.clone(),
+                reason,
+            },
         })?;
         match facts.contract_version.as_deref() {
             None => return Err(LoadError::NotANode { source_name }),
@@ -159,12 +186,16 @@ impl PluginEngine {
         {
             return Ok((component, facts, digest, CodeSource::Cache));
         }
-        let component = Component::new(&self.shared.engine, bytes)
-            .map_err(|err| LoadError::Invalid { source_name: source_name.clone(), reason: format!("{err:#}") })?;
-        if let Some(cache) = &self.shared.cache {
-            cache
-                .store(&digest, &component)
-                .map_err(|(path, source)| LoadError::Cache { path: path.display().to_string(), source })?;
+        let component =
+            Component::new(&self.shared.engine, bytes).map_err(|err| LoadError::Invalid {
+                source_name: source_name.clone(),
+                reason: format!("{err:#}"),
+            })?;
+        if let Some(cache) = &self.shared.cache
+            && let Err((path, err)) = cache.store(&digest, &component)
+        {
+            // A cache that cannot be written only costs a recompile next time.
+            tracing::warn!(path = %path.display(), %err, "cannot store compiled code");
         }
         Ok((component, facts, digest, CodeSource::Compiled))
     }
@@ -176,28 +207,40 @@ impl PluginEngine {
         facts: ComponentFacts,
         digest: String,
     ) -> Result<Plugin, LoadError> {
-        let link_error = |err: wasmtime::Error| LoadError::Link { source_name: source_name.to_string(), reason: format!("{err:#}") };
+        let link_error = |err: wasmtime::Error| LoadError::Link {
+            source_name: source_name.to_string(),
+            reason: format!("{err:#}"),
+        };
         let contract = match facts.contract_version.as_deref() {
             Some(v0_1_0::VERSION) => {
-                let pre = self.shared.linker_v0_1_0.instantiate_pre(&component).map_err(link_error)?;
+                let pre = self
+                    .shared
+                    .linker_v0_1_0
+                    .instantiate_pre(&component)
+                    .map_err(link_error)?;
                 Contract::V0_1_0(v0_1_0::Bindings::new(pre).map_err(link_error)?)
             }
             other => unreachable!("contract {other:?} was accepted by `compile`"),
         };
-        let file_label = PluginLabel { name: source_name.to_string(), version: String::new() };
+        let file_label = PluginLabel {
+            name: source_name.to_string(),
+            version: String::new(),
+        };
         let plugin = Plugin::new(self.shared.clone(), contract, facts, digest, file_label);
-        let descriptor = plugin
-            .describe()
-            .await
-            .map_err(|err| LoadError::Describe { source_name: source_name.to_string(), source: Box::new(err) })?;
-        let label = PluginLabel { name: descriptor.type_id.clone(), version: descriptor.version.clone() };
+        let descriptor = plugin.describe().await.map_err(|err| LoadError::Describe {
+            source_name: source_name.to_string(),
+            source: Box::new(err),
+        })?;
+        let label = PluginLabel {
+            name: descriptor.type_id.clone(),
+            version: descriptor.version.clone(),
+        };
         let problems = check_descriptor(&descriptor);
         if !problems.is_empty() {
             return Err(LoadError::Descriptor { label, problems });
         }
         Ok(plugin.with_descriptor(descriptor, label))
     }
-
 }
 
 impl Shared {
@@ -212,21 +255,25 @@ impl Shared {
 
 impl std::fmt::Debug for PluginEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginEngine").field("config", &self.shared.config).finish_non_exhaustive()
+        f.debug_struct("PluginEngine")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
     }
 }
 
 /// Advances the epoch every `tick` until the engine is dropped.
 fn start_ticker(engine: wasmtime::EngineWeak, tick: Duration, stop: Arc<AtomicBool>) {
-    let spawned = std::thread::Builder::new().name("mdc-epoch".into()).spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(tick);
-            match engine.upgrade() {
-                Some(engine) => engine.increment_epoch(),
-                None => return,
+    let spawned = std::thread::Builder::new()
+        .name("mdc-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => return,
+                }
             }
-        }
-    });
+        });
     if let Err(err) = spawned {
         tracing::error!(%err, "cannot start the epoch ticker; runaway plugins would not be stopped");
     }

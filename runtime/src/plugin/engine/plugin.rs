@@ -14,7 +14,8 @@ use super::state::StoreState;
 use super::{Shared, v0_1_0};
 use crate::plugin::error::{CallError, CallKind, Failure, PluginLabel};
 use crate::plugin::types::{
-    ActionInput, Capability, Diagnostic, GraphPatch, LogLevel, NodeDescriptor, NodeInput, NodeOutputs,
+    ActionInput, Capability, Diagnostic, GraphPatch, LogLevel, NodeDescriptor, NodeInput,
+    NodeOutputs,
 };
 
 /// Pre-instantiated bindings of one contract version.
@@ -29,7 +30,9 @@ enum LiveContract {
 impl Contract {
     async fn instantiate(&self, store: &mut Store<StoreState>) -> wasmtime::Result<LiveContract> {
         match self {
-            Contract::V0_1_0(bindings) => Ok(LiveContract::V0_1_0(bindings.instantiate(store).await?)),
+            Contract::V0_1_0(bindings) => {
+                Ok(LiveContract::V0_1_0(bindings.instantiate(store).await?))
+            }
         }
     }
 
@@ -41,7 +44,11 @@ impl Contract {
 }
 
 impl LiveContract {
-    async fn dispatch(&self, store: &mut Store<StoreState>, request: &Request) -> wasmtime::Result<Response> {
+    async fn dispatch(
+        &self,
+        store: &mut Store<StoreState>,
+        request: &Request,
+    ) -> wasmtime::Result<Response> {
         match self {
             LiveContract::V0_1_0(instance) => instance.dispatch(store, request).await,
         }
@@ -106,7 +113,11 @@ pub struct LiveInstance {
 impl LiveInstance {
     /// Calls `describe` on this instance.
     pub async fn describe(&mut self) -> Result<NodeDescriptor, CallError> {
-        match self.live.dispatch(&mut self.store, &Request::Describe).await {
+        match self
+            .live
+            .dispatch(&mut self.store, &Request::Describe)
+            .await
+        {
             Ok(Response::Describe(descriptor)) => Ok(descriptor),
             Ok(_) => unreachable!("describe answers Describe"),
             Err(err) => {
@@ -146,16 +157,24 @@ impl Plugin {
     }
 
     pub(crate) fn with_descriptor(self, descriptor: NodeDescriptor, label: PluginLabel) -> Plugin {
-        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|_| unreachable!("not shared before load returns"));
+        let inner = Arc::try_unwrap(self.inner)
+            .unwrap_or_else(|_| unreachable!("not shared before load returns"));
         Plugin {
-            inner: Arc::new(Inner { descriptor: Some(Arc::new(descriptor)), label, ..inner }),
+            inner: Arc::new(Inner {
+                descriptor: Some(Arc::new(descriptor)),
+                label,
+                ..inner
+            }),
             limits: self.limits,
         }
     }
 
     /// The descriptor read when the plugin was loaded.
     pub fn descriptor(&self) -> &NodeDescriptor {
-        self.inner.descriptor.as_deref().expect("a loaded plugin has a descriptor")
+        self.inner
+            .descriptor
+            .as_deref()
+            .expect("a loaded plugin has a descriptor")
     }
 
     /// Name and version, for messages.
@@ -186,12 +205,18 @@ impl Plugin {
         for (interface, capability, name) in [
             ("assets", Capability::AssetRead, "asset-read"),
             ("outputs", Capability::OutputWrite, "output-write"),
-            ("http", Capability::OutboundHttp(Vec::new()), "outbound-http"),
+            (
+                "http",
+                Capability::OutboundHttp(Vec::new()),
+                "outbound-http",
+            ),
         ] {
             let imported = self.inner.facts.imports_node_interface(interface);
             let requested = descriptor.requests(&capability);
             if imported && !requested {
-                findings.push(format!("imports `{interface}` but does not request `{name}`: its calls will be refused"));
+                findings.push(format!(
+                    "imports `{interface}` but does not request `{name}`: its calls will be refused"
+                ));
             } else if requested && !imported {
                 findings.push(format!("requests `{name}` but never imports `{interface}`"));
             }
@@ -206,7 +231,10 @@ impl Plugin {
 
     /// The same plugin with other limits (for a tier, or a test).
     pub fn with_limits(&self, limits: Limits) -> Plugin {
-        Plugin { inner: self.inner.clone(), limits }
+        Plugin {
+            inner: self.inner.clone(),
+            limits,
+        }
     }
 
     /// Health and quarantine state.
@@ -221,7 +249,14 @@ impl Plugin {
 
     /// Calls `describe` in a fresh instance.
     pub async fn describe(&self) -> Result<NodeDescriptor, CallError> {
-        let outcome = self.call(CallKind::Describe, Request::Describe, CallContext::default(), 0).await?;
+        let outcome = self
+            .call(
+                CallKind::Describe,
+                Request::Describe,
+                CallContext::default(),
+                0,
+            )
+            .await?;
         match outcome.value {
             Response::Describe(descriptor) => Ok(descriptor),
             _ => unreachable!("describe answers Describe"),
@@ -231,7 +266,14 @@ impl Plugin {
     /// Calls `validate` in a fresh instance.
     pub async fn validate(&self, input: &NodeInput) -> Result<Vec<Diagnostic>, CallError> {
         let request = Request::Validate(input.clone());
-        let outcome = self.call(CallKind::Validate, request, CallContext::default(), input.seed).await?;
+        let outcome = self
+            .call(
+                CallKind::Validate,
+                request,
+                CallContext::default(),
+                input.seed,
+            )
+            .await?;
         match outcome.value {
             Response::Validate(diagnostics) => Ok(diagnostics),
             _ => unreachable!("validate answers Validate"),
@@ -239,15 +281,39 @@ impl Plugin {
     }
 
     /// Calls `execute` in a fresh instance with the caller's services, grants and cancel switch.
-    pub async fn execute(&self, input: &NodeInput, context: CallContext) -> Result<CallOutcome<NodeOutputs>, CallError> {
-        let outcome = self.call(CallKind::Execute, Request::Execute(input.clone()), context, input.seed).await?;
-        let Response::Execute(result) = outcome.value else { unreachable!("execute answers Execute") };
-        let outputs = result.map_err(|err| self.error(CallKind::Execute, Failure::Reported(err)))?;
-        if let Some(unknown) = outputs.values.iter().find(|value| self.descriptor().output(&value.port).is_none()) {
-            let failure = Failure::Contract(format!("returned a value on output port {:?}, which it does not declare", unknown.port));
+    pub async fn execute(
+        &self,
+        input: &NodeInput,
+        context: CallContext,
+    ) -> Result<CallOutcome<NodeOutputs>, CallError> {
+        let outcome = self
+            .call(
+                CallKind::Execute,
+                Request::Execute(input.clone()),
+                context,
+                input.seed,
+            )
+            .await?;
+        let Response::Execute(result) = outcome.value else {
+            unreachable!("execute answers Execute")
+        };
+        let outputs =
+            result.map_err(|err| self.error(CallKind::Execute, Failure::Reported(err)))?;
+        if let Some(unknown) = outputs
+            .values
+            .iter()
+            .find(|value| self.descriptor().output(&value.port).is_none())
+        {
+            let failure = Failure::Contract(format!(
+                "returned a value on output port {:?}, which it does not declare",
+                unknown.port
+            ));
             return Err(self.error(CallKind::Execute, failure));
         }
-        Ok(CallOutcome { value: outputs, report: outcome.report })
+        Ok(CallOutcome {
+            value: outputs,
+            report: outcome.report,
+        })
     }
 
     /// Calls `run-action` in a fresh instance.
@@ -258,17 +324,29 @@ impl Plugin {
         context: CallContext,
     ) -> Result<CallOutcome<GraphPatch>, CallError> {
         let request = Request::RunAction(action.to_string(), input.clone());
-        let outcome = self.call(CallKind::RunAction, request, context, input.node.seed).await?;
-        let Response::RunAction(result) = outcome.value else { unreachable!("run-action answers RunAction") };
-        let patch = result.map_err(|err| self.error(CallKind::RunAction, Failure::Reported(err)))?;
-        Ok(CallOutcome { value: patch, report: outcome.report })
+        let outcome = self
+            .call(CallKind::RunAction, request, context, input.node.seed)
+            .await?;
+        let Response::RunAction(result) = outcome.value else {
+            unreachable!("run-action answers RunAction")
+        };
+        let patch =
+            result.map_err(|err| self.error(CallKind::RunAction, Failure::Reported(err)))?;
+        Ok(CallOutcome {
+            value: patch,
+            report: outcome.report,
+        })
     }
 
     /// Creates an instance that stays alive until dropped.
     pub async fn instantiate(&self) -> Result<LiveInstance, CallError> {
         let mut store = self.new_store(CallKind::Describe, CallContext::default(), 0);
         match self.inner.contract.instantiate(&mut store).await {
-            Ok(live) => Ok(LiveInstance { store, live, plugin: self.clone() }),
+            Ok(live) => Ok(LiveInstance {
+                store,
+                live,
+                plugin: self.clone(),
+            }),
             Err(err) => {
                 let failure = classify(err, &mut store);
                 Err(self.error(CallKind::Describe, failure))
@@ -277,7 +355,11 @@ impl Plugin {
     }
 
     fn error(&self, call: CallKind, failure: Failure) -> CallError {
-        CallError { plugin: self.inner.label.clone(), call, failure }
+        CallError {
+            plugin: self.inner.label.clone(),
+            call,
+            failure,
+        }
     }
 
     fn new_store(&self, kind: CallKind, context: CallContext, seed: u64) -> Store<StoreState> {
@@ -288,7 +370,13 @@ impl Plugin {
         };
         let tick = shared.config().epoch_tick;
         let budget = (cpu.as_nanos() / tick.as_nanos().max(1)).max(1) as u64;
-        let state = StoreState::new(context, self.inner.descriptor.clone(), self.limits.clone(), budget, seed);
+        let state = StoreState::new(
+            context,
+            self.inner.descriptor.clone(),
+            self.limits.clone(),
+            budget,
+            seed,
+        );
         let mut store = Store::new(shared.engine(), state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(move |mut context| {
@@ -386,7 +474,10 @@ fn classify(err: wasmtime::Error, store: &mut Store<StoreState>) -> Failure {
         return reason;
     }
     if let Some(wanted) = state.limiter.refused {
-        return Failure::Memory { limit: state.limits.memory_bytes, wanted };
+        return Failure::Memory {
+            limit: state.limits.memory_bytes,
+            wanted,
+        };
     }
     if let Some(Trap::StackOverflow) = err.downcast_ref::<Trap>() {
         return Failure::StackOverflow;
@@ -395,7 +486,10 @@ fn classify(err: wasmtime::Error, store: &mut Store<StoreState>) -> Failure {
         Some(trap) => trap.to_string(),
         None => format!("{err:#}"),
     };
-    Failure::Trap { message, stderr: tail(&state.stderr.contents(), 600) }
+    Failure::Trap {
+        message,
+        stderr: tail(&state.stderr.contents(), 600),
+    }
 }
 
 fn tail(bytes: &[u8], max: usize) -> String {
@@ -412,9 +506,15 @@ fn tail(bytes: &[u8], max: usize) -> String {
 }
 
 fn forward_stdio(services: &dyn crate::plugin::engine::HostServices, state: &StoreState) {
-    for (pipe, level) in [(&state.stdout, LogLevel::Info), (&state.stderr, LogLevel::Warn)] {
+    for (pipe, level) in [
+        (&state.stdout, LogLevel::Info),
+        (&state.stderr, LogLevel::Warn),
+    ] {
         let contents = pipe.contents();
-        for line in String::from_utf8_lossy(&contents).lines().filter(|line| !line.trim().is_empty()) {
+        for line in String::from_utf8_lossy(&contents)
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+        {
             services.log(level, line);
         }
     }

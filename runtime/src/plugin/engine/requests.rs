@@ -1,6 +1,8 @@
 //! Version-independent requests to a plugin's exports and their answers.
 
-use crate::plugin::types::{ActionInput, Diagnostic, GraphPatch, NodeDescriptor, NodeError, NodeInput, NodeOutputs};
+use crate::plugin::types::{
+    ActionInput, Diagnostic, GraphPatch, NodeDescriptor, NodeError, NodeInput, NodeOutputs,
+};
 
 /// A call of one export.
 #[derive(Debug, Clone)]

@@ -42,7 +42,10 @@ pub trait HostServices: Send + Sync + 'static {
 
     /// Performs an HTTP request whose origin the runtime has already checked.
     async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        Err(HttpError::Unreachable(format!("this host has no HTTP client ({})", request.url)))
+        Err(HttpError::Unreachable(format!(
+            "this host has no HTTP client ({})",
+            request.url
+        )))
     }
 }
 
@@ -138,7 +141,11 @@ pub struct CallContext {
 impl CallContext {
     /// A context with these services, no grants and a fresh cancellation switch.
     pub fn new(services: Arc<dyn HostServices>) -> CallContext {
-        CallContext { services, grants: Grants::none(), cancel: CancelToken::new() }
+        CallContext {
+            services,
+            grants: Grants::none(),
+            cancel: CancelToken::new(),
+        }
     }
 
     /// The same context with other grants.

@@ -41,12 +41,16 @@ pub struct Bindings {
 impl Bindings {
     /// Type-checks the component's exports against this version.
     pub fn new(pre: wasmtime::component::InstancePre<StoreState>) -> wasmtime::Result<Bindings> {
-        Ok(Bindings { pre: PluginPre::new(pre)? })
+        Ok(Bindings {
+            pre: PluginPre::new(pre)?,
+        })
     }
 
     /// Instantiates the component in `store` and keeps the instance.
     pub async fn instantiate(&self, store: &mut Store<StoreState>) -> wasmtime::Result<Instance> {
-        Ok(Instance { plugin: self.pre.instantiate_async(store).await? })
+        Ok(Instance {
+            plugin: self.pre.instantiate_async(store).await?,
+        })
     }
 }
 
@@ -57,7 +61,11 @@ pub struct Instance {
 
 impl Instance {
     /// Calls one export.
-    pub async fn dispatch(&self, store: &mut Store<StoreState>, request: &Request) -> wasmtime::Result<Response> {
+    pub async fn dispatch(
+        &self,
+        store: &mut Store<StoreState>,
+        request: &Request,
+    ) -> wasmtime::Result<Response> {
         let node = self.plugin.moviedirector_node_node();
         Ok(match request {
             Request::Describe => Response::Describe(node.call_describe(&mut *store).await?.into()),
@@ -69,7 +77,10 @@ impl Instance {
                     .collect(),
             ),
             Request::Execute(input) => Response::Execute(
-                node.call_execute(&mut *store, &input.into()).await?.map(Into::into).map_err(Into::into),
+                node.call_execute(&mut *store, &input.into())
+                    .await?
+                    .map(Into::into)
+                    .map_err(Into::into),
             ),
             Request::RunAction(action, input) => Response::RunAction(
                 node.call_run_action(&mut *store, action, &input.into())
@@ -87,7 +98,11 @@ impl Instance {
 impl wit::Host for StoreState {}
 
 impl moviedirector::node::host::Host for StoreState {
-    fn log(&mut self, level: moviedirector::node::host::LogLevel, message: String) -> wasmtime::Result<()> {
+    fn log(
+        &mut self,
+        level: moviedirector::node::host::LogLevel,
+        message: String,
+    ) -> wasmtime::Result<()> {
         use moviedirector::node::host::LogLevel as L;
         let level = match level {
             L::Trace => rt::LogLevel::Trace,
@@ -103,7 +118,11 @@ impl moviedirector::node::host::Host for StoreState {
 
     fn progress(&mut self, fraction: f32, message: String) -> wasmtime::Result<()> {
         self.require_call("progress")?;
-        let fraction = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
+        let fraction = if fraction.is_finite() {
+            fraction.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         self.context.services.progress(fraction, &message);
         Ok(())
     }
@@ -115,16 +134,21 @@ impl moviedirector::node::host::Host for StoreState {
 }
 
 impl moviedirector::node::assets::Host for StoreState {
-    async fn metadata(&mut self, id: String) -> wasmtime::Result<Result<moviedirector::node::assets::AssetMetadata, String>> {
+    async fn metadata(
+        &mut self,
+        id: String,
+    ) -> wasmtime::Result<Result<moviedirector::node::assets::AssetMetadata, String>> {
         self.require_capability(&rt::Capability::AssetRead, "read asset metadata")?;
         let services = self.context.services.clone();
-        Ok(services.asset_metadata(&id).await.map(|meta| moviedirector::node::assets::AssetMetadata {
-            id: meta.id,
-            mime: meta.mime,
-            size: meta.size,
-            name: meta.name,
-            kind: meta.kind,
-            fields: meta.fields,
+        Ok(services.asset_metadata(&id).await.map(|meta| {
+            moviedirector::node::assets::AssetMetadata {
+                id: meta.id,
+                mime: meta.mime,
+                size: meta.size,
+                name: meta.name,
+                kind: meta.kind,
+                fields: meta.fields,
+            }
         }))
     }
 
@@ -136,11 +160,18 @@ impl moviedirector::node::assets::Host for StoreState {
 }
 
 impl moviedirector::node::outputs::Host for StoreState {
-    async fn write(&mut self, mime: String, bytes: Vec<u8>) -> wasmtime::Result<Result<String, String>> {
+    async fn write(
+        &mut self,
+        mime: String,
+        bytes: Vec<u8>,
+    ) -> wasmtime::Result<Result<String, String>> {
         self.require_capability(&rt::Capability::OutputWrite, "write an output")?;
         let attempted = self.output_bytes + bytes.len() as u64;
         if attempted > self.limits.output_bytes {
-            return Err(self.stop(Failure::OutputTooLarge { limit: self.limits.output_bytes, attempted }));
+            return Err(self.stop(Failure::OutputTooLarge {
+                limit: self.limits.output_bytes,
+                attempted,
+            }));
         }
         self.output_bytes = attempted;
         let services = self.context.services.clone();
@@ -152,11 +183,19 @@ impl moviedirector::node::http::Host for StoreState {
     async fn fetch(
         &mut self,
         request: moviedirector::node::http::Request,
-    ) -> wasmtime::Result<Result<moviedirector::node::http::Response, moviedirector::node::http::HttpError>> {
+    ) -> wasmtime::Result<
+        Result<moviedirector::node::http::Response, moviedirector::node::http::HttpError>,
+    > {
         use moviedirector::node::http::{HttpError as E, Response};
-        self.require_capability(&rt::Capability::OutboundHttp(Vec::new()), "make an HTTP request")?;
+        self.require_capability(
+            &rt::Capability::OutboundHttp(Vec::new()),
+            "make an HTTP request",
+        )?;
         let Some(origin) = parse_origin(&request.url) else {
-            return Ok(Err(E::InvalidRequest(format!("{:?} is not an absolute http(s) URL", request.url))));
+            return Ok(Err(E::InvalidRequest(format!(
+                "{:?} is not an absolute http(s) URL",
+                request.url
+            ))));
         };
         self.require_origin(&origin)?;
         let limit = self.limits.http_response_bytes;
@@ -172,7 +211,11 @@ impl moviedirector::node::http::Host for StoreState {
             .await;
         Ok(match answer {
             Ok(response) if response.body.len() as u64 > limit => Err(E::TooLarge(limit)),
-            Ok(response) => Ok(Response { status: response.status, headers: response.headers, body: response.body }),
+            Ok(response) => Ok(Response {
+                status: response.status,
+                headers: response.headers,
+                body: response.body,
+            }),
             Err(rt::HttpError::InvalidRequest(reason)) => Err(E::InvalidRequest(reason)),
             Err(rt::HttpError::Unreachable(reason)) => Err(E::Unreachable(reason)),
             Err(rt::HttpError::Timeout) => Err(E::Timeout),
@@ -200,7 +243,11 @@ impl From<wit::NodeDescriptor> for rt::NodeDescriptor {
             actions: d
                 .actions
                 .into_iter()
-                .map(|a| rt::Action { id: a.id, label: a.label, help: a.help })
+                .map(|a| rt::Action {
+                    id: a.id,
+                    label: a.label,
+                    help: a.help,
+                })
                 .collect(),
             capabilities: d
                 .capabilities
@@ -238,11 +285,24 @@ impl From<wit::Param> for rt::Param {
             label: p.label,
             param_type: match p.param_type {
                 wit::ParamType::Text(multiline) => rt::ParamType::Text { multiline },
-                wit::ParamType::Number(r) => rt::ParamType::Number(rt::NumberRange { min: r.min, max: r.max, step: r.step }),
-                wit::ParamType::Integer(r) => rt::ParamType::Integer(rt::IntegerRange { min: r.min, max: r.max }),
+                wit::ParamType::Number(r) => rt::ParamType::Number(rt::NumberRange {
+                    min: r.min,
+                    max: r.max,
+                    step: r.step,
+                }),
+                wit::ParamType::Integer(r) => rt::ParamType::Integer(rt::IntegerRange {
+                    min: r.min,
+                    max: r.max,
+                }),
                 wit::ParamType::Boolean => rt::ParamType::Boolean,
                 wit::ParamType::Choice(options) => rt::ParamType::Choice(
-                    options.into_iter().map(|o| rt::ChoiceOption { value: o.value, label: o.label }).collect(),
+                    options
+                        .into_iter()
+                        .map(|o| rt::ChoiceOption {
+                            value: o.value,
+                            label: o.label,
+                        })
+                        .collect(),
                 ),
                 wit::ParamType::AssetRef(kind) => rt::ParamType::AssetRef { kind },
                 wit::ParamType::Json => rt::ParamType::Json,
@@ -311,7 +371,10 @@ impl From<wit::Value> for rt::Value {
             wit::Value::Integer(n) => rt::Value::Integer(n),
             wit::Value::Boolean(b) => rt::Value::Boolean(b),
             wit::Value::Json(s) => rt::Value::Json(s),
-            wit::Value::Asset(a) => rt::Value::Asset(rt::AssetRef { id: a.id, mime: a.mime }),
+            wit::Value::Asset(a) => rt::Value::Asset(rt::AssetRef {
+                id: a.id,
+                mime: a.mime,
+            }),
         }
     }
 }
@@ -319,7 +382,14 @@ impl From<wit::Value> for rt::Value {
 impl From<wit::NodeOutputs> for rt::NodeOutputs {
     fn from(o: wit::NodeOutputs) -> Self {
         rt::NodeOutputs {
-            values: o.values.into_iter().map(|v| rt::OutputValue { port: v.port, value: v.value.into() }).collect(),
+            values: o
+                .values
+                .into_iter()
+                .map(|v| rt::OutputValue {
+                    port: v.port,
+                    value: v.value.into(),
+                })
+                .collect(),
             summary: o.summary,
         }
     }
@@ -375,7 +445,10 @@ impl From<wit::GraphPatch> for rt::GraphPatch {
 
 impl From<wit::ParamEntry> for rt::ParamEntry {
     fn from(e: wit::ParamEntry) -> Self {
-        rt::ParamEntry { id: e.id, value: e.value.into() }
+        rt::ParamEntry {
+            id: e.id,
+            value: e.value.into(),
+        }
     }
 }
 
@@ -457,7 +530,10 @@ impl From<&rt::Value> for wit::Value {
             rt::Value::Integer(n) => wit::Value::Integer(*n),
             rt::Value::Boolean(b) => wit::Value::Boolean(*b),
             rt::Value::Json(s) => wit::Value::Json(s.clone()),
-            rt::Value::Asset(a) => wit::Value::Asset(wit::AssetRef { id: a.id.clone(), mime: a.mime.clone() }),
+            rt::Value::Asset(a) => wit::Value::Asset(wit::AssetRef {
+                id: a.id.clone(),
+                mime: a.mime.clone(),
+            }),
         }
     }
 }

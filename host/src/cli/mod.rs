@@ -1,0 +1,50 @@
+//! Command-line interface: argument definitions and dispatch.
+
+mod json_input;
+mod plugin;
+mod scaffold;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Movie Director Canvas: a collaborative node canvas for generative film production.
+#[derive(Debug, Parser)]
+#[command(name = "mdc", version, about)]
+pub struct Cli {
+    /// Folder for the compiled-plugin cache, installed plugins and (later) the embedded database.
+    #[arg(long, env = "MDC_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, build, inspect and run node plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
+    match cli.command {
+        Command::Plugin(command) => plugin::run(command, &data_dir).await,
+    }
+}
+
+/// `$XDG_DATA_HOME/movie-director-canvas`, or `~/.local/share/movie-director-canvas`.
+fn default_data_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join(".local/share")
+        });
+    base.join("movie-director-canvas")
+}

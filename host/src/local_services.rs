@@ -1,0 +1,193 @@
+//! Host services for running a plugin from the terminal: local files as assets, an output
+//! folder for written files, a progress bar, and a real HTTP client for granted origins.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::Context;
+use indicatif::ProgressBar;
+use mdc_runtime::plugin::HostServices;
+use mdc_runtime::plugin::types::{
+    AssetMetadata, AssetRef, HttpError, HttpRequest, HttpResponse, LogLevel,
+};
+
+use crate::http_client::HttpClient;
+
+/// Local files registered as assets under opaque ids (`asset-1`, …).
+#[derive(Debug, Default)]
+pub struct LocalAssets {
+    files: Mutex<BTreeMap<String, (PathBuf, String)>>,
+}
+
+impl LocalAssets {
+    /// Registers a file and returns its asset reference.
+    pub fn add_file(&self, path: PathBuf) -> anyhow::Result<AssetRef> {
+        anyhow::ensure!(
+            path.is_file(),
+            "asset file {} does not exist",
+            path.display()
+        );
+        let mime = mime_for(&path).to_string();
+        let mut files = self.files.lock().expect("assets lock");
+        let id = format!("asset-{}", files.len() + 1);
+        files.insert(id.clone(), (path, mime.clone()));
+        Ok(AssetRef { id, mime })
+    }
+
+    fn get(&self, id: &str) -> Result<(PathBuf, String), String> {
+        self.files
+            .lock()
+            .expect("assets lock")
+            .get(id)
+            .cloned()
+            .ok_or_else(|| format!("asset {id:?} not found"))
+    }
+}
+
+/// A file a plugin wrote.
+#[derive(Debug, Clone)]
+pub struct WrittenOutput {
+    /// Asset id handed to the plugin.
+    pub id: String,
+    /// Where it was saved.
+    pub path: PathBuf,
+}
+
+/// Services for `mdc plugin run`.
+pub struct TerminalServices {
+    /// Assets given on the command line.
+    pub assets: LocalAssets,
+    out_dir: PathBuf,
+    written: Mutex<Vec<WrittenOutput>>,
+    bar: ProgressBar,
+    http: HttpClient,
+}
+
+impl TerminalServices {
+    /// Services writing outputs into `out_dir` and showing progress on `bar`.
+    pub fn new(out_dir: PathBuf, bar: ProgressBar, http: HttpClient) -> TerminalServices {
+        TerminalServices {
+            assets: LocalAssets::default(),
+            out_dir,
+            written: Mutex::new(Vec::new()),
+            bar,
+            http,
+        }
+    }
+
+    /// Files written so far.
+    pub fn written(&self) -> Vec<WrittenOutput> {
+        self.written.lock().expect("written lock").clone()
+    }
+
+    /// Where a written asset id was saved.
+    pub fn path_of(&self, id: &str) -> Option<PathBuf> {
+        self.written()
+            .into_iter()
+            .find(|output| output.id == id)
+            .map(|output| output.path)
+    }
+}
+
+#[async_trait::async_trait]
+impl HostServices for TerminalServices {
+    fn log(&self, level: LogLevel, message: &str) {
+        let tag = match level {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        };
+        self.bar.println(format!("  [{tag}] {message}"));
+    }
+
+    fn progress(&self, fraction: f32, message: &str) {
+        self.bar.set_position((fraction * 1000.0).round() as u64);
+        self.bar.set_message(message.to_string());
+    }
+
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+        let (path, mime) = self.assets.get(id)?;
+        let size = std::fs::metadata(&path)
+            .map(|m| m.len())
+            .map_err(|err| err.to_string())?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(AssetMetadata {
+            id: id.to_string(),
+            mime,
+            size,
+            name,
+            kind: "file".into(),
+            fields: "{}".into(),
+        })
+    }
+
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+        let (path, _) = self.assets.get(id)?;
+        tokio::fs::read(&path)
+            .await
+            .map_err(|err| format!("asset {id:?}: {err}"))
+    }
+
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+        let mut written = self.written.lock().expect("written lock");
+        let id = format!("output-{}", written.len() + 1);
+        let path = self.out_dir.join(format!("{id}.{}", extension_for(mime)));
+        std::fs::write(&path, &bytes).map_err(|err| format!("cannot save output: {err}"))?;
+        written.push(WrittenOutput {
+            id: id.clone(),
+            path,
+        });
+        Ok(id)
+    }
+
+    async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.http.fetch(request).await
+    }
+}
+
+/// Media type guessed from a file name.
+pub fn mime_for(path: &Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("webp") => "image/webp",
+        Some("gif") => "image/gif",
+        Some("mp4") => "video/mp4",
+        Some("webm") => "video/webm",
+        Some("json") => "application/json",
+        Some("txt" | "fountain" | "md") => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
+/// File extension for a media type.
+pub fn extension_for(mime: &str) -> &'static str {
+    match mime {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "video/mp4" => "mp4",
+        "video/webm" => "webm",
+        "application/json" => "json",
+        m if m.starts_with("text/") => "txt",
+        _ => "bin",
+    }
+}
+
+/// Creates the output folder, refusing to write into a file.
+pub fn prepare_out_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))
+}

@@ -1,0 +1,29 @@
+//! # mdc — Movie Director Canvas
+//!
+//! The one binary of the product. Today it carries the plugin tool chain (`mdc plugin …`);
+//! the server (`mdc serve`), workers and the registry commands join it here.
+
+mod cli;
+mod http_client;
+mod local_services;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MDC_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = cli::Cli::parse();
+    match cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

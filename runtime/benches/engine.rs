@@ -1,0 +1,207 @@
+//! Plugin engine benchmarks: `cargo xtask bench` (or `cargo bench -p mdc-runtime --bench engine`
+//! after `cargo xtask build-plugins`). Prints one table; figures go to BENCHMARKS.md.
+//!
+//! Measures cold compile, load from the code cache, instantiation (store included), a
+//! `describe` round trip, a trivial `execute`, memory per idle instance, instances per GiB and
+//! how far past its CPU budget a runaway plugin runs before it is stopped.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use mdc_runtime::plugin::types::{NodeInput, ParamEntry, ParamValue, QualityTier};
+use mdc_runtime::plugin::{CallContext, EngineConfig, Limits, PluginEngine};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target
+        .join("wasm32-wasip2/plugin")
+        .join(format!("guest_{}.wasm", name.replace('-', "_")));
+    std::fs::read(&path)
+        .unwrap_or_else(|err| panic!("{}: {err}; run `cargo xtask build-plugins`", path.display()))
+}
+
+/// Percentiles of repeated timings.
+struct Stats {
+    samples: Vec<Duration>,
+}
+
+impl Stats {
+    fn measure(iterations: usize, mut f: impl FnMut() -> Duration) -> Stats {
+        let mut samples: Vec<Duration> = (0..iterations).map(|_| f()).collect();
+        samples.sort();
+        Stats { samples }
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        let index = ((self.samples.len() as f64 - 1.0) * p).round() as usize;
+        self.samples[index]
+    }
+
+    fn row(&self, name: &str, target: &str) {
+        println!(
+            "| {name} | {} | {} | {} | {target} |",
+            fmt(self.percentile(0.5)),
+            fmt(self.percentile(0.9)),
+            fmt(self.percentile(0.99)),
+        );
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    if d < Duration::from_micros(10) {
+        format!("{:.2} µs", d.as_nanos() as f64 / 1000.0)
+    } else if d < Duration::from_millis(1) {
+        format!("{:.1} µs", d.as_nanos() as f64 / 1000.0)
+    } else {
+        format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+    }
+}
+
+fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn input() -> NodeInput {
+    NodeInput {
+        node_id: "bench".into(),
+        params: vec![ParamEntry {
+            id: "mode".into(),
+            value: ParamValue::Choice("ok".into()),
+        }],
+        inputs: vec![],
+        tier: QualityTier::Low,
+        seed: 1,
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; an optional number scales the iteration counts.
+    let scale: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let echo = fixture("echo");
+    let misbehave = fixture("misbehave");
+    let cache = tempfile::tempdir().unwrap();
+
+    println!("| measure | p50 | p90 | p99 | target |");
+    println!("|---|---|---|---|---|");
+
+    let uncached = PluginEngine::new(EngineConfig::default()).unwrap();
+    Stats::measure(5 * scale, || {
+        let started = Instant::now();
+        uncached.compile("echo", &echo).unwrap();
+        started.elapsed()
+    })
+    .row(
+        &format!("cold compile, echo ({} KiB)", echo.len() / 1024),
+        "—",
+    );
+
+    let cached = PluginEngine::new(EngineConfig {
+        cache_dir: Some(cache.path().into()),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    cached.compile("echo", &echo).unwrap();
+    Stats::measure(50 * scale, || {
+        let started = Instant::now();
+        let (_, _, _, source) = cached.compile("echo", &echo).unwrap();
+        let elapsed = started.elapsed();
+        assert_eq!(source, mdc_runtime::plugin::CodeSource::Cache);
+        elapsed
+    })
+    .row(
+        "load from code cache, echo (digest + deserialize)",
+        "≤ 2 ms",
+    );
+
+    let plugin = runtime.block_on(cached.load("echo", &echo)).unwrap();
+    Stats::measure(2000 * scale, || {
+        let started = Instant::now();
+        let instance = runtime.block_on(plugin.instantiate()).unwrap();
+        let elapsed = started.elapsed();
+        drop(instance);
+        elapsed
+    })
+    .row("instantiate (fresh store + instance)", "≤ 15 µs");
+
+    let mut live = runtime.block_on(plugin.instantiate()).unwrap();
+    Stats::measure(5000 * scale, || {
+        let started = Instant::now();
+        runtime.block_on(live.describe()).unwrap();
+        started.elapsed()
+    })
+    .row("`describe` round trip on a live instance", "≤ 5 µs");
+
+    Stats::measure(2000 * scale, || {
+        let started = Instant::now();
+        runtime.block_on(plugin.describe()).unwrap();
+        started.elapsed()
+    })
+    .row("`describe` in a fresh instance (instantiate + call)", "—");
+
+    let trivial = runtime
+        .block_on(cached.load("misbehave", &misbehave))
+        .unwrap();
+    let node_input = input();
+    Stats::measure(2000 * scale, || {
+        let started = Instant::now();
+        runtime
+            .block_on(trivial.execute(&node_input, CallContext::default()))
+            .unwrap();
+        started.elapsed()
+    })
+    .row("trivial `execute` in a fresh instance", "—");
+
+    let budget = Duration::from_millis(100);
+    let runaway = trivial.with_limits(Limits {
+        cpu_time: budget,
+        ..Limits::default()
+    });
+    let mut looping = input();
+    looping.params[0].value = ParamValue::Choice("loop".into());
+    Stats::measure(10 * scale, || {
+        let started = Instant::now();
+        runtime
+            .block_on(runaway.execute(&looping, CallContext::default()))
+            .unwrap_err();
+        started.elapsed().saturating_sub(budget)
+    })
+    .row("runaway: time past a 100 ms CPU budget", "≤ 20 ms");
+
+    let count = 1000;
+    let before = rss_bytes();
+    let instances: Vec<_> = (0..count)
+        .map(|_| runtime.block_on(plugin.instantiate()).unwrap())
+        .collect();
+    let after = rss_bytes();
+    let per_instance = (after.saturating_sub(before)) / count;
+    let linear = instances[0].memory_bytes();
+    drop(instances);
+    println!();
+    println!(
+        "idle instances: {count} live echo instances add {:.1} MiB RSS ({:.1} KiB each, linear memory {} KiB reserved \
+         per instance); ≈ {} instances fit in 1 GiB (target: 1,000 in < 1 GiB)",
+        (after.saturating_sub(before)) as f64 / (1024.0 * 1024.0),
+        per_instance as f64 / 1024.0,
+        linear / 1024,
+        if per_instance == 0 {
+            usize::MAX
+        } else {
+            (1usize << 30) / per_instance
+        },
+    );
+}

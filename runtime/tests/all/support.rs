@@ -1,0 +1,170 @@
+//! Shared helpers: fixture paths, a shared engine, and host services that record everything.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use mdc_runtime::plugin::types::{
+    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, NodeInput, ParamEntry,
+    ParamValue, QualityTier,
+};
+use mdc_runtime::plugin::{EngineConfig, HostServices, Plugin, PluginEngine};
+
+/// Every guest crate under `runtime/tests/guests`, by directory name. A directory missing here
+/// fails `every_guest_is_classified`, so no fixture is silently left untested.
+pub const GUESTS: &[&str] = &[
+    "bad-descriptor",
+    "echo",
+    "future-contract",
+    "legacy-v0-1-0",
+    "misbehave",
+];
+
+/// Path of a built guest component.
+pub fn fixture(name: &str) -> PathBuf {
+    assert!(GUESTS.contains(&name), "unknown guest {name:?}");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target
+        .join("wasm32-wasip2/plugin")
+        .join(format!("guest_{}.wasm", name.replace('-', "_")));
+    assert!(
+        path.is_file(),
+        "guest component {} is missing: build the guests with `cargo xtask build-plugins`",
+        path.display()
+    );
+    path
+}
+
+/// The bytes of a built guest component.
+pub fn fixture_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(name)).expect("readable fixture")
+}
+
+/// One engine for the whole test binary, with a code cache so each guest compiles once.
+pub fn engine() -> PluginEngine {
+    static ENGINE: OnceLock<PluginEngine> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let cache =
+                std::env::temp_dir().join(format!("mdc-runtime-tests-{}", std::process::id()));
+            PluginEngine::new(EngineConfig {
+                cache_dir: Some(cache),
+                quarantine_after: 0,
+                ..EngineConfig::default()
+            })
+            .expect("engine")
+        })
+        .clone()
+}
+
+/// Loads a guest with the shared engine.
+pub async fn load(name: &str) -> Plugin {
+    engine()
+        .load(name, &fixture_bytes(name))
+        .await
+        .unwrap_or_else(|err| panic!("load {name}: {err}"))
+}
+
+/// A node input with these parameters, tier low and seed 7.
+pub fn input(params: &[(&str, ParamValue)]) -> NodeInput {
+    NodeInput {
+        node_id: "node-1".into(),
+        params: params
+            .iter()
+            .map(|(id, value)| ParamEntry {
+                id: (*id).into(),
+                value: value.clone(),
+            })
+            .collect(),
+        inputs: vec![],
+        tier: QualityTier::Low,
+        seed: 7,
+    }
+}
+
+/// A text parameter value.
+pub fn text(value: &str) -> ParamValue {
+    ParamValue::Text(value.into())
+}
+
+/// A choice parameter value.
+pub fn choice(value: &str) -> ParamValue {
+    ParamValue::Choice(value.into())
+}
+
+/// Host services that record every call and serve in-memory assets and HTTP answers.
+#[derive(Default)]
+pub struct Recorder {
+    pub logs: Mutex<Vec<(LogLevel, String)>>,
+    pub progress: Mutex<Vec<(f32, String)>>,
+    pub outputs: Mutex<Vec<(String, Vec<u8>)>>,
+    pub requests: Mutex<Vec<HttpRequest>>,
+    pub assets: HashMap<String, (AssetMetadata, Vec<u8>)>,
+}
+
+impl Recorder {
+    pub fn new() -> Arc<Recorder> {
+        Arc::new(Recorder::default())
+    }
+
+    pub fn with_asset(id: &str, mime: &str, bytes: &[u8]) -> Arc<Recorder> {
+        let mut recorder = Recorder::default();
+        let metadata = AssetMetadata {
+            id: id.into(),
+            mime: mime.into(),
+            size: bytes.len() as u64,
+            name: id.into(),
+            kind: "text".into(),
+            fields: "{}".into(),
+        };
+        recorder
+            .assets
+            .insert(id.into(), (metadata, bytes.to_vec()));
+        Arc::new(recorder)
+    }
+}
+
+#[async_trait::async_trait]
+impl HostServices for Recorder {
+    fn log(&self, level: LogLevel, message: &str) {
+        self.logs.lock().unwrap().push((level, message.to_string()));
+    }
+
+    fn progress(&self, fraction: f32, message: &str) {
+        self.progress
+            .lock()
+            .unwrap()
+            .push((fraction, message.to_string()));
+    }
+
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+        self.assets
+            .get(id)
+            .map(|(meta, _)| meta.clone())
+            .ok_or_else(|| format!("no asset {id}"))
+    }
+
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+        self.assets
+            .get(id)
+            .map(|(_, bytes)| bytes.clone())
+            .ok_or_else(|| format!("no asset {id}"))
+    }
+
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+        let mut outputs = self.outputs.lock().unwrap();
+        outputs.push((mime.to_string(), bytes));
+        Ok(format!("asset-{}", outputs.len()))
+    }
+
+    async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.requests.lock().unwrap().push(request);
+        Ok(HttpResponse {
+            status: 200,
+            headers: vec![],
+            body: b"granted answer".to_vec(),
+        })
+    }
+}

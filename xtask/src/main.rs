@@ -1,0 +1,194 @@
+//! Project tasks, run with `cargo xtask <task>` so they work wherever cargo works.
+//!
+//! - `build-plugins`: compile every plugin and test guest to a wasm32-wasip2 component.
+//! - `test`: set up a fresh machine's needs, build the plugins, run every test.
+//! - `run -- <mdc args>`: build the plugins, then run the `mdc` binary.
+//! - `bench`: run the benchmarks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+const PLUGIN_PROFILE: &str = "plugin";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match task {
+        "build-plugins" => build_plugins(),
+        "test" => test(),
+        "run" => build_plugins().and_then(|()| run_mdc(rest)),
+        "bench" => build_plugins().and_then(|()| cargo(&["bench", "--workspace"])),
+        _ => {
+            eprintln!("usage: cargo xtask <build-plugins | test | run -- <mdc args> | bench>");
+            return if task == "help" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask {task}: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo(args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(Command::new(cargo).args(args).current_dir(root()))
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let status = command
+        .status()
+        .map_err(|err| format!("cannot start {command:?}: {err}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command:?} failed with {status}"))
+    }
+}
+
+/// Installs the wasm target when rustup lacks it (a fresh machine).
+fn ensure_wasm_target() -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|err| format!("cannot run rustup: {err}"))?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the {WASM_TARGET} target");
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// Package names of every crate under `plugins/` and `runtime/tests/guests/`.
+fn component_packages() -> Result<Vec<String>, String> {
+    let mut packages = Vec::new();
+    for folder in ["plugins", "runtime/tests/guests"] {
+        let dir = root().join(folder);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut manifests: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("Cargo.toml"))
+            .filter(|p| p.is_file())
+            .collect();
+        manifests.sort();
+        for manifest in manifests {
+            packages.push(package_name(&manifest)?);
+        }
+    }
+    Ok(packages)
+}
+
+fn package_name(manifest: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(manifest)
+        .map_err(|err| format!("{}: {err}", manifest.display()))?;
+    let mut in_package = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package && let Some(value) = line.strip_prefix("name") {
+            let value = value
+                .trim_start()
+                .trim_start_matches('=')
+                .trim()
+                .trim_matches('"');
+            return Ok(value.to_string());
+        }
+    }
+    Err(format!("{}: no [package] name", manifest.display()))
+}
+
+fn build_plugins() -> Result<(), String> {
+    ensure_wasm_target()?;
+    let packages = component_packages()?;
+    let mut args = vec![
+        "build",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        PLUGIN_PROFILE,
+    ];
+    for package in &packages {
+        args.extend(["-p", package.as_str()]);
+    }
+    cargo(&args)
+}
+
+fn run_mdc(args: &[String]) -> Result<(), String> {
+    let mut full = vec!["run", "--quiet", "-p", "mdc", "--"];
+    full.extend(args.iter().map(String::as_str));
+    cargo(&full)
+}
+
+fn test() -> Result<(), String> {
+    build_plugins()?;
+    cargo(&["test", "--workspace", "--no-fail-fast"])?;
+    scaffold_check()
+}
+
+/// `mdc plugin new` must produce a crate that builds to a component and passes its own test.
+fn scaffold_check() -> Result<(), String> {
+    let dir = root().join("target/scaffold-check");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+    let plugin_dir = dir.join("hello-node");
+    let plugin_dir_text = plugin_dir.to_string_lossy().into_owned();
+    cargo(&[
+        "run",
+        "--quiet",
+        "-p",
+        "mdc",
+        "--",
+        "plugin",
+        "new",
+        "hello-node",
+        "--path",
+        &plugin_dir_text,
+    ])?;
+    let target_dir = root().join("target");
+    let in_plugin = |args: &[&str]| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        run(Command::new(cargo)
+            .args(args)
+            .current_dir(&plugin_dir)
+            .env("CARGO_TARGET_DIR", &target_dir))
+    };
+    in_plugin(&["test", "--quiet"])?;
+    in_plugin(&["build", "--quiet", "--target", WASM_TARGET, "--release"])?;
+    let component = target_dir.join(WASM_TARGET).join("release/hello_node.wasm");
+    let component_text = component.to_string_lossy().into_owned();
+    cargo(&[
+        "run",
+        "--quiet",
+        "-p",
+        "mdc",
+        "--",
+        "plugin",
+        "run",
+        &component_text,
+        "--out",
+        &dir.join("out").to_string_lossy(),
+    ])
+}
