@@ -1,5 +1,6 @@
 //! Plugin engine benchmarks: `cargo xtask bench` (or `cargo bench -p mdc-runtime --bench engine`
-//! after `cargo xtask build-plugins`). Prints one table; figures go to BENCHMARKS.md.
+//! after `cargo xtask build-plugins`). Prints one table; figures go to BENCHMARKS.md. A word on the
+//! command line (`cargo bench -p mdc-runtime --bench engine -- instantiate`) runs only matching rows.
 //!
 //! Measures cold compile, load from the code cache, instantiation (store included), a
 //! `describe` round trip, a trivial `execute`, memory per idle instance, instances per GiB and
@@ -9,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use mdc_runtime::plugin::types::{NodeInput, ParamEntry, ParamValue, QualityTier};
-use mdc_runtime::plugin::{CallContext, EngineConfig, Limits, PluginEngine};
+use mdc_runtime::plugin::{CallContext, EngineConfig, Limits, PluginEngine, PoolingConfig};
 
 fn fixture(name: &str) -> Vec<u8> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -47,6 +48,17 @@ impl Stats {
             fmt(self.percentile(0.99)),
         );
     }
+}
+
+/// Measures and prints one row, unless the command line names a filter that `name` lacks.
+fn bench(name: &str, target: &str, iterations: usize, f: impl FnMut() -> Duration) {
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-') && a.parse::<usize>().is_err());
+    if filter.is_some_and(|filter| !name.contains(&filter)) {
+        return;
+    }
+    Stats::measure(iterations, f).row(name, target);
 }
 
 fn fmt(d: Duration) -> String {
@@ -99,72 +111,120 @@ fn main() {
     println!("| measure | p50 | p90 | p99 | target |");
     println!("|---|---|---|---|---|");
 
-    let uncached = PluginEngine::new(EngineConfig::default()).unwrap();
-    Stats::measure(5 * scale, || {
+    let on_demand = EngineConfig {
+        pooling: None,
+        ..EngineConfig::default()
+    };
+    let uncached = PluginEngine::new(on_demand.clone()).unwrap();
+    let cold = format!("cold compile, echo ({} KiB)", echo.len() / 1024);
+    bench(&cold, "—", 5 * scale, || {
         let started = Instant::now();
         uncached.compile("echo", &echo).unwrap();
         started.elapsed()
-    })
-    .row(
-        &format!("cold compile, echo ({} KiB)", echo.len() / 1024),
-        "—",
-    );
+    });
 
     let cached = PluginEngine::new(EngineConfig {
         cache_dir: Some(cache.path().into()),
-        ..EngineConfig::default()
+        ..on_demand
     })
     .unwrap();
     cached.compile("echo", &echo).unwrap();
-    Stats::measure(50 * scale, || {
-        let started = Instant::now();
-        let (_, _, _, source) = cached.compile("echo", &echo).unwrap();
-        let elapsed = started.elapsed();
-        assert_eq!(source, mdc_runtime::plugin::CodeSource::Cache);
-        elapsed
-    })
-    .row(
+    bench(
         "load from code cache, echo (digest + deserialize)",
         "≤ 2 ms",
+        50 * scale,
+        || {
+            let started = Instant::now();
+            let (_, _, _, source) = cached.compile("echo", &echo).unwrap();
+            let elapsed = started.elapsed();
+            assert_eq!(source, mdc_runtime::plugin::CodeSource::Cache);
+            elapsed
+        },
     );
 
     let plugin = runtime.block_on(cached.load("echo", &echo)).unwrap();
-    Stats::measure(2000 * scale, || {
-        let started = Instant::now();
-        let instance = runtime.block_on(plugin.instantiate()).unwrap();
-        let elapsed = started.elapsed();
-        drop(instance);
-        elapsed
+    bench(
+        "instantiate, on-demand allocator (fresh store + instance)",
+        "≤ 15 µs",
+        2000 * scale,
+        || {
+            let started = Instant::now();
+            let instance = runtime.block_on(plugin.instantiate()).unwrap();
+            let elapsed = started.elapsed();
+            drop(instance);
+            elapsed
+        },
+    );
+
+    let pooled_engine = PluginEngine::new(EngineConfig {
+        cache_dir: Some(cache.path().into()),
+        pooling: Some(PoolingConfig::default()),
+        ..EngineConfig::default()
     })
-    .row("instantiate (fresh store + instance)", "≤ 15 µs");
+    .unwrap();
+    let pooled = runtime.block_on(pooled_engine.load("echo", &echo)).unwrap();
+    bench(
+        "instantiate, pooling allocator (fresh store + instance)",
+        "≤ 15 µs",
+        2000 * scale,
+        || {
+            let started = Instant::now();
+            let instance = runtime.block_on(pooled.instantiate()).unwrap();
+            let elapsed = started.elapsed();
+            drop(instance);
+            elapsed
+        },
+    );
+    bench(
+        "`describe` in a fresh instance, pooling allocator",
+        "—",
+        2000 * scale,
+        || {
+            let started = Instant::now();
+            runtime.block_on(pooled.describe()).unwrap();
+            started.elapsed()
+        },
+    );
 
     let mut live = runtime.block_on(plugin.instantiate()).unwrap();
-    Stats::measure(5000 * scale, || {
-        let started = Instant::now();
-        runtime.block_on(live.describe()).unwrap();
-        started.elapsed()
-    })
-    .row("`describe` round trip on a live instance", "≤ 5 µs");
+    bench(
+        "`describe` round trip on a live instance",
+        "≤ 5 µs",
+        5000 * scale,
+        || {
+            let started = Instant::now();
+            runtime.block_on(live.describe()).unwrap();
+            started.elapsed()
+        },
+    );
 
-    Stats::measure(2000 * scale, || {
-        let started = Instant::now();
-        runtime.block_on(plugin.describe()).unwrap();
-        started.elapsed()
-    })
-    .row("`describe` in a fresh instance (instantiate + call)", "—");
+    bench(
+        "`describe` in a fresh instance, on-demand allocator",
+        "—",
+        2000 * scale,
+        || {
+            let started = Instant::now();
+            runtime.block_on(plugin.describe()).unwrap();
+            started.elapsed()
+        },
+    );
 
     let trivial = runtime
-        .block_on(cached.load("misbehave", &misbehave))
+        .block_on(pooled_engine.load("misbehave", &misbehave))
         .unwrap();
     let node_input = input();
-    Stats::measure(2000 * scale, || {
-        let started = Instant::now();
-        runtime
-            .block_on(trivial.execute(&node_input, CallContext::default()))
-            .unwrap();
-        started.elapsed()
-    })
-    .row("trivial `execute` in a fresh instance", "—");
+    bench(
+        "trivial `execute` in a fresh instance, pooling allocator",
+        "—",
+        2000 * scale,
+        || {
+            let started = Instant::now();
+            runtime
+                .block_on(trivial.execute(&node_input, CallContext::default()))
+                .unwrap();
+            started.elapsed()
+        },
+    );
 
     let budget = Duration::from_millis(100);
     let runaway = trivial.with_limits(Limits {
@@ -173,15 +233,25 @@ fn main() {
     });
     let mut looping = input();
     looping.params[0].value = ParamValue::Choice("loop".into());
-    Stats::measure(10 * scale, || {
-        let started = Instant::now();
-        runtime
-            .block_on(runaway.execute(&looping, CallContext::default()))
-            .unwrap_err();
-        started.elapsed().saturating_sub(budget)
-    })
-    .row("runaway: time past a 100 ms CPU budget", "≤ 20 ms");
+    bench(
+        "runaway: time past a 100 ms CPU budget",
+        "≤ 20 ms",
+        10 * scale,
+        || {
+            let started = Instant::now();
+            runtime
+                .block_on(runaway.execute(&looping, CallContext::default()))
+                .unwrap_err();
+            started.elapsed().saturating_sub(budget)
+        },
+    );
 
+    if std::env::args()
+        .skip(1)
+        .any(|a| !a.starts_with('-') && a.parse::<usize>().is_err() && !"idle".contains(&a))
+    {
+        return;
+    }
     let count = 1000;
     let before = rss_bytes();
     let instances: Vec<_> = (0..count)

@@ -86,7 +86,14 @@ impl PluginEngine {
                 .total_core_instances(pooling.total_instances * 2)
                 .total_memories(pooling.total_instances * 2)
                 .total_tables(pooling.total_instances * 2)
-                .max_memory_size(pooling.max_memory_bytes);
+                .total_stacks(pooling.total_instances)
+                // The memory limit of a call is enforced by our limiter; the slot must hold it.
+                .max_memory_size(pooling.max_memory_bytes.max(config.limits.memory_bytes))
+                // Reset the first pages of a reused slot with memset instead of madvise, so the
+                // next instance does not page-fault its way back into the same memory.
+                .linear_memory_keep_resident(pooling.keep_resident_bytes)
+                .table_keep_resident(64 << 10)
+                .async_stack_keep_resident(256 << 10);
             wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&wasm).map_err(|err| EngineError(err.to_string()))?;

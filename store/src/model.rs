@@ -1,0 +1,344 @@
+//! Records the store keeps, as plain data.
+
+/// A person who can own or join projects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Opaque id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Unique e-mail address.
+    pub email: String,
+    /// Creation time (Unix ms).
+    pub created_at: i64,
+}
+
+/// What a member may do in a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Full control.
+    Owner,
+    /// Edits the graph and generates.
+    Editor,
+    /// Reads only.
+    Viewer,
+}
+
+impl Role {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Role> {
+        [Role::Owner, Role::Editor, Role::Viewer]
+            .into_iter()
+            .find(|role| role.as_str() == text)
+    }
+}
+
+/// A production: one graph, its assets and executions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Opaque id.
+    pub id: String,
+    /// Name shown to users.
+    pub name: String,
+    /// The owning user.
+    pub owner_id: String,
+    /// Creation time (Unix ms).
+    pub created_at: i64,
+    /// Last change (Unix ms).
+    pub updated_at: i64,
+}
+
+/// A member of a project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The user.
+    pub user_id: String,
+    /// Their role.
+    pub role: Role,
+}
+
+/// A window of a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Records to skip.
+    pub offset: u32,
+    /// Records to return (at most [`Page::MAX_LIMIT`]).
+    pub limit: u32,
+}
+
+impl Page {
+    /// Largest page the store returns.
+    pub const MAX_LIMIT: u32 = 500;
+
+    /// The first `limit` records.
+    pub fn first(limit: u32) -> Page {
+        Page { offset: 0, limit }
+    }
+
+    pub(crate) fn sql_limit(self) -> i64 {
+        i64::from(self.limit.clamp(1, Page::MAX_LIMIT))
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page {
+            offset: 0,
+            limit: 50,
+        }
+    }
+}
+
+/// One saved version of a project's graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphVersion {
+    /// The project.
+    pub project_id: String,
+    /// 1, 2, 3, … per project.
+    pub version: i64,
+    /// The full document (nodes, edges, viewport) as JSON.
+    pub snapshot: String,
+    /// Who saved it, if known.
+    pub author_id: Option<String>,
+    /// Why ("Break Down to Shots", "rollback to 4", …).
+    pub message: String,
+    /// When (Unix ms).
+    pub created_at: i64,
+}
+
+/// An asset to add to the library.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAsset {
+    /// The project.
+    pub project_id: String,
+    /// `character`, `style`, `environment`, `image`, `output`, …
+    pub kind: String,
+    /// Human name.
+    pub name: String,
+    /// Media type of the stored bytes.
+    pub mime: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+    /// Key in the object store (never shown to users).
+    pub object_key: String,
+    /// Key of the thumbnail, if one was made.
+    pub thumbnail_key: Option<String>,
+    /// Kind-specific fields as JSON (traits, keywords, mood, …).
+    pub fields: String,
+}
+
+/// An asset of the library.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    /// Opaque id.
+    pub id: String,
+    /// Everything given at creation (updated since).
+    pub data: NewAsset,
+    /// Creation time (Unix ms).
+    pub created_at: i64,
+    /// Last change (Unix ms).
+    pub updated_at: i64,
+}
+
+/// Changes to an asset; `None` keeps a field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssetUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New fields JSON.
+    pub fields: Option<String>,
+    /// New bytes: (mime, size, sha256, object key, thumbnail key).
+    pub content: Option<(String, i64, String, String, Option<String>)>,
+}
+
+/// Quality tier of an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tier {
+    /// Draft, CPU.
+    Low,
+    /// Production.
+    Standard,
+    /// Premium.
+    High,
+}
+
+impl Tier {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Low => "low",
+            Tier::Standard => "standard",
+            Tier::High => "high",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<Tier> {
+        [Tier::Low, Tier::Standard, Tier::High]
+            .into_iter()
+            .find(|tier| tier.as_str() == text)
+    }
+}
+
+/// Where an execution is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExecutionStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker holds its lease.
+    Running,
+    /// Finished with a take.
+    Succeeded,
+    /// Finished with an error.
+    Failed,
+    /// Cancelled by a user.
+    Cancelled,
+}
+
+impl ExecutionStatus {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Queued => "queued",
+            ExecutionStatus::Running => "running",
+            ExecutionStatus::Succeeded => "succeeded",
+            ExecutionStatus::Failed => "failed",
+            ExecutionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<ExecutionStatus> {
+        use ExecutionStatus::*;
+        [Queued, Running, Succeeded, Failed, Cancelled]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    /// Whether the execution is over.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ExecutionStatus::Succeeded | ExecutionStatus::Failed | ExecutionStatus::Cancelled
+        )
+    }
+}
+
+/// An execution to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewExecution {
+    /// The project.
+    pub project_id: String,
+    /// The graph node to execute.
+    pub node_id: String,
+    /// Plugin type id.
+    pub plugin_type: String,
+    /// Plugin version.
+    pub plugin_version: String,
+    /// Quality tier (selects the queue).
+    pub tier: Tier,
+    /// Higher runs first.
+    pub priority: i64,
+    /// The full request as JSON: parameters, input hashes, seed, plugin digest — the
+    /// provenance that regenerates the take exactly.
+    pub request: String,
+    /// Key over (plugin digest, params, input hashes, tier, seed).
+    pub cache_key: String,
+    /// Who asked.
+    pub requested_by: Option<String>,
+}
+
+/// An execution record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    /// Opaque id.
+    pub id: String,
+    /// What was asked.
+    pub spec: NewExecution,
+    /// Where it is.
+    pub status: ExecutionStatus,
+    /// 0..=1.
+    pub progress: f64,
+    /// What the plugin is doing.
+    pub progress_message: String,
+    /// Why it failed or was cancelled.
+    pub error: Option<String>,
+    /// The worker holding the lease.
+    pub worker_id: Option<String>,
+    /// When the lease ends (Unix ms).
+    pub lease_expires_at: Option<i64>,
+    /// How many times a worker took it.
+    pub attempts: i64,
+    /// A user asked to cancel while it ran.
+    pub cancel_requested: bool,
+    /// Served from the result cache.
+    pub reused: bool,
+    /// Measured usage as JSON (time, peak memory, cost).
+    pub usage: String,
+    /// Queued at (Unix ms).
+    pub enqueued_at: i64,
+    /// Started at (Unix ms).
+    pub started_at: Option<i64>,
+    /// Finished at (Unix ms).
+    pub finished_at: Option<i64>,
+}
+
+/// How a worker finished an execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Outputs (JSON) become a take, cached under the execution's key.
+    Succeeded {
+        /// Output values as JSON.
+        outputs: String,
+        /// Measured usage as JSON.
+        usage: String,
+    },
+    /// The error to show.
+    Failed {
+        /// What went wrong.
+        error: String,
+        /// Measured usage as JSON.
+        usage: String,
+    },
+    /// The plugin stopped after a cancel.
+    Cancelled,
+}
+
+/// A generated result on a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Take {
+    /// Opaque id.
+    pub id: String,
+    /// The execution that made it.
+    pub execution_id: String,
+    /// The project.
+    pub project_id: String,
+    /// The node.
+    pub node_id: String,
+    /// Output values as JSON (assets by id).
+    pub outputs: String,
+    /// The request that made it (copied from the execution).
+    pub provenance: String,
+    /// When (Unix ms).
+    pub created_at: i64,
+}
+
+/// What [`crate::ExecutionQueue::recover_expired`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Executions put back in the queue.
+    pub requeued: Vec<String>,
+    /// Executions failed after too many attempts.
+    pub failed: Vec<String>,
+}

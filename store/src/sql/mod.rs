@@ -1,0 +1,133 @@
+//! The SQL implementation of the store traits, for SQLite and PostgreSQL.
+//!
+//! Nearly all statements are the same in both dialects (`$n` placeholders, `RETURNING`); the
+//! few that differ (row locking for the queue, how a write transaction starts) are chosen by
+//! [`Backend`] in one place each.
+
+/// SQL assembled from constant fragments (column lists, placeholders), never from input.
+macro_rules! sql {
+    ($($arg:tt)*) => {
+        sqlx::AssertSqlSafe(format!($($arg)*))
+    };
+}
+
+mod assets;
+mod graphs;
+mod migrate;
+mod projects;
+mod queue;
+mod rows;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions};
+
+use crate::{Result, StoreError};
+
+/// Which database a [`SqlStore`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// One file in the data folder; the embedded default.
+    Sqlite,
+    /// A PostgreSQL server shared by servers and workers.
+    Postgres,
+}
+
+/// The store on a SQL database.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Opens (creating if needed) a SQLite database file and migrates it.
+    pub async fn open_sqlite(path: &Path) -> Result<SqlStore> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|err| {
+                StoreError::Unavailable(format!("cannot create {}: {err}", parent.display()))
+            })?;
+        }
+        SqlStore::connect(&format!("sqlite://{}?mode=rwc", path.display())).await
+    }
+
+    /// Connects to `sqlite://…` or `postgres://…` and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Invalid(format!(
+                "unsupported database URL {url:?}: use sqlite://FILE or postgres://USER@HOST/DB"
+            )));
+        };
+        let options = AnyConnectOptions::from_str(url)
+            .map_err(|err| StoreError::Invalid(format!("bad database URL: {err}")))?
+            .log_statements(tracing::log::LevelFilter::Trace);
+        let pool_options = match backend {
+            // SQLite has one writer; a few connections serve concurrent readers (WAL).
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(4)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::raw_sql(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .execute(conn)
+                        .await?;
+                        Ok(())
+                    })
+                }),
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let pool = pool_options
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|err| {
+                StoreError::Unavailable(format!("cannot connect to {}: {err}", redact(url)))
+            })?;
+        let store = SqlStore { pool, backend };
+        migrate::run(&store.pool, backend).await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations (done by `connect`; safe to repeat).
+    pub async fn migrate(&self) -> Result<()> {
+        migrate::run(&self.pool, self.backend).await
+    }
+
+    /// The database in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection (later calls fail with [`StoreError::Unavailable`]).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

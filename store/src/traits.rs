@@ -1,0 +1,137 @@
+//! What the rest of the product asks of storage, split by area.
+
+use std::time::Duration;
+
+use crate::Result;
+use crate::model::*;
+
+/// Users, projects and members.
+#[async_trait::async_trait]
+pub trait ProjectStore: Send + Sync {
+    /// Creates a user; the e-mail must be unique.
+    async fn create_user(&self, name: &str, email: &str) -> Result<User>;
+    /// Creates a project owned (and joined) by `owner_id`.
+    async fn create_project(&self, name: &str, owner_id: &str) -> Result<Project>;
+    /// A project by id.
+    async fn project(&self, id: &str) -> Result<Project>;
+    /// Projects, most recently changed first.
+    async fn list_projects(&self, page: Page) -> Result<Vec<Project>>;
+    /// Adds a member or changes their role.
+    async fn set_member(&self, project_id: &str, user_id: &str, role: Role) -> Result<()>;
+    /// Members of a project.
+    async fn members(&self, project_id: &str) -> Result<Vec<Member>>;
+}
+
+/// Versioned graph snapshots and the lease that says which server owns a live graph.
+#[async_trait::async_trait]
+pub trait GraphStore: Send + Sync {
+    /// Saves a new version (the previous latest + 1) and returns it.
+    async fn save_graph(
+        &self,
+        project_id: &str,
+        snapshot: &str,
+        author_id: Option<&str>,
+        message: &str,
+    ) -> Result<GraphVersion>;
+    /// The latest version, if any was saved.
+    async fn latest_graph(&self, project_id: &str) -> Result<Option<GraphVersion>>;
+    /// One version.
+    async fn graph_version(&self, project_id: &str, version: i64) -> Result<GraphVersion>;
+    /// Versions newest first, snapshots left empty.
+    async fn graph_history(&self, project_id: &str, page: Page) -> Result<Vec<GraphVersion>>;
+    /// Takes or renews the lease on a project's live graph; false when another holder has it.
+    async fn acquire_graph_lease(
+        &self,
+        project_id: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool>;
+    /// Gives the lease up (no-op when `holder` does not hold it).
+    async fn release_graph_lease(&self, project_id: &str, holder: &str) -> Result<()>;
+}
+
+/// The asset library.
+#[async_trait::async_trait]
+pub trait AssetStore: Send + Sync {
+    /// Adds an asset.
+    async fn insert_asset(&self, asset: NewAsset) -> Result<Asset>;
+    /// An asset by id.
+    async fn asset(&self, id: &str) -> Result<Asset>;
+    /// Assets of a project, optionally of one kind, by name.
+    async fn list_assets(
+        &self,
+        project_id: &str,
+        kind: Option<&str>,
+        page: Page,
+    ) -> Result<Vec<Asset>>;
+    /// Changes an asset; every node referencing it sees the change.
+    async fn update_asset(&self, id: &str, update: AssetUpdate) -> Result<Asset>;
+    /// Deletes an asset record (the caller checks it is unused and removes the bytes).
+    async fn delete_asset(&self, id: &str) -> Result<Asset>;
+}
+
+/// The execution queue, takes and the result cache.
+///
+/// Workers anywhere (in-process or `mdc worker` on other machines) `claim` jobs with a lease,
+/// renew it while they run, and `finish`. A worker that dies stops renewing; its job is
+/// re-queued by `recover_expired`.
+#[async_trait::async_trait]
+pub trait ExecutionQueue: Send + Sync {
+    /// Queues an execution.
+    async fn enqueue(&self, execution: NewExecution) -> Result<Execution>;
+    /// Records an execution served from the cache: succeeded at once, marked reused.
+    async fn record_reuse(&self, execution: NewExecution, take: &Take) -> Result<Execution>;
+    /// Takes the most urgent queued execution of these tiers, if any, under a lease.
+    async fn claim(
+        &self,
+        worker_id: &str,
+        tiers: &[Tier],
+        lease: Duration,
+    ) -> Result<Option<Execution>>;
+    /// Extends the lease; returns the execution so the worker sees `cancel_requested`.
+    async fn renew_lease(&self, id: &str, worker_id: &str, lease: Duration) -> Result<Execution>;
+    /// Stores progress reported by the plugin.
+    async fn report_progress(
+        &self,
+        id: &str,
+        worker_id: &str,
+        fraction: f64,
+        message: &str,
+    ) -> Result<()>;
+    /// Ends a running execution; a success also stores the take and caches it.
+    async fn finish(
+        &self,
+        id: &str,
+        worker_id: &str,
+        outcome: Outcome,
+    ) -> Result<(Execution, Option<Take>)>;
+    /// Cancels: a queued execution ends at once, a running one is flagged for its worker.
+    async fn cancel(&self, id: &str) -> Result<Execution>;
+    /// Changes the priority of a queued execution.
+    async fn set_priority(&self, id: &str, priority: i64) -> Result<Execution>;
+    /// 1-based position in its tier's queue, or `None` when not queued.
+    async fn queue_position(&self, id: &str) -> Result<Option<u64>>;
+    /// An execution by id.
+    async fn execution(&self, id: &str) -> Result<Execution>;
+    /// Executions of a node, newest first.
+    async fn node_executions(
+        &self,
+        project_id: &str,
+        node_id: &str,
+        page: Page,
+    ) -> Result<Vec<Execution>>;
+    /// Re-queues running executions whose lease expired, failing those that used up
+    /// `max_attempts`, so nothing stays "running" forever after a crash.
+    async fn recover_expired(&self, max_attempts: i64) -> Result<Recovery>;
+    /// Takes of a node, newest first.
+    async fn takes(&self, project_id: &str, node_id: &str) -> Result<Vec<Take>>;
+    /// A take by id.
+    async fn take(&self, id: &str) -> Result<Take>;
+    /// The take cached under a key, if any.
+    async fn cached_take(&self, cache_key: &str) -> Result<Option<Take>>;
+}
+
+/// Everything the product stores.
+pub trait Store: ProjectStore + GraphStore + AssetStore + ExecutionQueue {}
+
+impl<T: ProjectStore + GraphStore + AssetStore + ExecutionQueue> Store for T {}

@@ -1,0 +1,50 @@
+//! The store conformance suite: every behaviour, run against SQLite and PostgreSQL.
+//!
+//! PostgreSQL comes from `MDC_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`); each test gets a fresh database. A PostgreSQL
+//! that cannot be reached fails these tests — it never skips them.
+
+mod cases;
+mod support;
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = crate::support::sqlite().await;
+                    crate::cases::$case(&db.store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = crate::support::postgres().await;
+                    crate::cases::$case(&db.store).await;
+                    db.drop().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    users_have_unique_emails,
+    projects_have_owners_and_members,
+    graph_versions_count_up_and_keep_history,
+    concurrent_graph_saves_get_distinct_versions,
+    graph_lease_is_exclusive_until_it_expires,
+    assets_round_trip_and_refuse_bad_input,
+    queue_serves_priority_then_age_per_tier,
+    claims_are_exclusive_under_concurrency,
+    priority_changes_move_queue_position,
+    cancel_ends_queued_and_flags_running,
+    finish_stores_a_take_and_caches_it,
+    only_the_lease_holder_may_report_or_finish,
+    expired_leases_are_requeued_then_failed,
+    migrations_are_idempotent,
+    a_closed_database_reports_unavailable,
+);
