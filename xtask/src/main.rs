@@ -80,7 +80,8 @@ fn ensure_wasm_target() -> Result<(), String> {
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
 }
 
-/// Package names of every crate under `plugins/` and `runtime/tests/guests/`.
+/// Package names of every component crate (crate-type `cdylib`) under `plugins/` and
+/// `runtime/tests/guests/`; shared guest libraries there are built as their dependencies.
 fn component_packages() -> Result<Vec<String>, String> {
     let mut packages = Vec::new();
     for folder in ["plugins", "runtime/tests/guests"] {
@@ -95,7 +96,10 @@ fn component_packages() -> Result<Vec<String>, String> {
             .collect();
         manifests.sort();
         for manifest in manifests {
-            packages.push(package_name(&manifest)?);
+            let text = std::fs::read_to_string(&manifest).map_err(|err| format!("{}: {err}", manifest.display()))?;
+            if text.contains("cdylib") {
+                packages.push(package_name(&text, &manifest)?);
+            }
         }
     }
     Ok(packages)
