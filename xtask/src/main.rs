@@ -148,8 +148,75 @@ fn run_mdc(args: &[String]) -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     build_plugins()?;
-    cargo(&["test", "--workspace", "--no-fail-fast"])?;
+    ensure_postgres();
+    let s3 = S3Server::start()?;
+    let cargo_path = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tested = run(
+        Command::new(cargo_path)
+            .args(["test", "--workspace", "--no-fail-fast"])
+            .current_dir(root())
+            .env("MDC_TEST_S3_ENDPOINT", &s3.endpoint),
+    );
+    drop(s3);
+    tested?;
     scaffold_check()
+}
+
+/// Starts the machine's PostgreSQL when its port is closed (the tests fail, not skip, without it).
+fn ensure_postgres() {
+    if std::net::TcpStream::connect(("127.0.0.1", 5432)).is_ok() {
+        return;
+    }
+    eprintln!("xtask: PostgreSQL is not listening on 127.0.0.1:5432; trying to start it");
+    let versions = std::fs::read_dir("/etc/postgresql").map(|d| d.filter_map(Result::ok).collect::<Vec<_>>());
+    for version in versions.unwrap_or_default() {
+        let version = version.file_name().to_string_lossy().into_owned();
+        let _ = Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", &version, "main", "start"]).status();
+    }
+}
+
+/// An S3-compatible server (moto) on a free local port, stopped when dropped.
+struct S3Server {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl S3Server {
+    fn start() -> Result<S3Server, String> {
+        let has_moto = Command::new("python3")
+            .args(["-c", "import moto.server, flask"])
+            .status()
+            .is_ok_and(|status| status.success());
+        if !has_moto {
+            eprintln!("xtask: installing the moto S3 server (pip)");
+            run(Command::new("python3").args(["-m", "pip", "install", "--quiet", "moto[server]"]))?;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map_err(|err| format!("no free port: {err}"))?
+            .port();
+        let child = Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|err| format!("cannot start moto: {err}"))?;
+        let server = S3Server { child, endpoint: format!("http://127.0.0.1:{port}") };
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(server);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Err("the moto S3 server did not start within 30 s".into())
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// `mdc plugin new` must produce a crate that builds to a component and passes its own test.

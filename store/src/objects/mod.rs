@@ -2,8 +2,10 @@
 //! Keys never leave the host: users see asset ids.
 
 mod local;
+mod s3;
 
 pub use local::LocalDirStore;
+pub use s3::{S3Config, S3Store};
 
 /// Why an object operation failed.
 #[derive(Debug, thiserror::Error)]
