@@ -80,34 +80,38 @@ fn ensure_wasm_target() -> Result<(), String> {
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
 }
 
-/// Package names of every component crate (crate-type `cdylib`) under `plugins/` and
-/// `runtime/tests/guests/`; shared guest libraries there are built as their dependencies.
-fn component_packages() -> Result<Vec<String>, String> {
+/// Package names of the component crates under one folder.
+fn component_packages_in(folder: &str) -> Result<Vec<String>, String> {
+    let dir = root().join(folder);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut manifests: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("Cargo.toml"))
+        .filter(|p| p.is_file())
+        .collect();
+    manifests.sort();
     let mut packages = Vec::new();
-    for folder in ["plugins", "runtime/tests/guests"] {
-        let dir = root().join(folder);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut manifests: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path().join("Cargo.toml"))
-            .filter(|p| p.is_file())
-            .collect();
-        manifests.sort();
-        for manifest in manifests {
-            let text = std::fs::read_to_string(&manifest).map_err(|err| format!("{}: {err}", manifest.display()))?;
-            if text.contains("cdylib") {
-                packages.push(package_name(&text, &manifest)?);
-            }
+    for manifest in manifests {
+        let text = std::fs::read_to_string(&manifest)
+            .map_err(|err| format!("{}: {err}", manifest.display()))?;
+        if text.contains("cdylib") {
+            packages.push(package_name(&text, &manifest)?);
         }
     }
     Ok(packages)
 }
 
-fn package_name(manifest: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(manifest)
-        .map_err(|err| format!("{}: {err}", manifest.display()))?;
+/// Package names of every component crate (crate-type `cdylib`) under `plugins/` and
+/// `runtime/tests/guests/`; shared guest libraries there are built as their dependencies.
+fn component_packages() -> Result<Vec<String>, String> {
+    let mut packages = component_packages_in("plugins")?;
+    packages.extend(component_packages_in("runtime/tests/guests")?);
+    Ok(packages)
+}
+
+fn package_name(text: &str, manifest: &Path) -> Result<String, String> {
     let mut in_package = false;
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
@@ -137,7 +141,17 @@ fn build_plugins() -> Result<(), String> {
     for package in &packages {
         args.extend(["-p", package.as_str()]);
     }
-    cargo(&args)
+    cargo(&args)?;
+    // First-party node types, ready to load: target/plugins/<type>.wasm.
+    let built = root().join("target").join(WASM_TARGET).join(PLUGIN_PROFILE);
+    let shelf = root().join("target/plugins");
+    std::fs::create_dir_all(&shelf).map_err(|err| format!("{}: {err}", shelf.display()))?;
+    for package in component_packages_in("plugins")? {
+        let from = built.join(format!("{}.wasm", package.replace('-', "_")));
+        let to = shelf.join(format!("{package}.wasm"));
+        std::fs::copy(&from, &to).map_err(|err| format!("copy {}: {err}", from.display()))?;
+    }
+    Ok(())
 }
 
 fn run_mdc(args: &[String]) -> Result<(), String> {
@@ -151,12 +165,10 @@ fn test() -> Result<(), String> {
     ensure_postgres();
     let s3 = S3Server::start()?;
     let cargo_path = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let tested = run(
-        Command::new(cargo_path)
-            .args(["test", "--workspace", "--no-fail-fast"])
-            .current_dir(root())
-            .env("MDC_TEST_S3_ENDPOINT", &s3.endpoint),
-    );
+    let tested = run(Command::new(cargo_path)
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .current_dir(root())
+        .env("MDC_TEST_S3_ENDPOINT", &s3.endpoint));
     drop(s3);
     tested?;
     scaffold_check()
@@ -168,10 +180,13 @@ fn ensure_postgres() {
         return;
     }
     eprintln!("xtask: PostgreSQL is not listening on 127.0.0.1:5432; trying to start it");
-    let versions = std::fs::read_dir("/etc/postgresql").map(|d| d.filter_map(Result::ok).collect::<Vec<_>>());
+    let versions =
+        std::fs::read_dir("/etc/postgresql").map(|d| d.filter_map(Result::ok).collect::<Vec<_>>());
     for version in versions.unwrap_or_default() {
         let version = version.file_name().to_string_lossy().into_owned();
-        let _ = Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", &version, "main", "start"]).status();
+        let _ = Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", &version, "main", "start"])
+            .status();
     }
 }
 
@@ -196,12 +211,22 @@ impl S3Server {
             .map_err(|err| format!("no free port: {err}"))?
             .port();
         let child = Command::new("python3")
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .map_err(|err| format!("cannot start moto: {err}"))?;
-        let server = S3Server { child, endpoint: format!("http://127.0.0.1:{port}") };
+        let server = S3Server {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
         for _ in 0..300 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return Ok(server);
