@@ -6,6 +6,8 @@
 mod cli;
 mod http_client;
 mod local_services;
+mod production;
+mod wire;
 
 use clap::Parser;
 

@@ -537,6 +537,19 @@ impl Value {
         }
     }
 
+    /// The case's name as in the contract: `text`, `number`, `integer`,
+    /// `boolean`, `json` or `asset`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Text(_) => "text",
+            Value::Number(_) => "number",
+            Value::Integer(_) => "integer",
+            Value::Boolean(_) => "boolean",
+            Value::Json(_) => "json",
+            Value::Asset(_) => "asset",
+        }
+    }
+
     /// The flag, if this is a `boolean` value.
     pub fn as_bool(&self) -> Option<bool> {
         match self {
@@ -688,6 +701,33 @@ impl NodeInput {
     pub fn connected_value(&self, port: &str) -> Option<&Value> {
         self.connected(port).first().map(|c| &c.value)
     }
+
+    /// Every value connected to input port `port` parsed from JSON into `T`,
+    /// in connection order. A value that is not `json`, or does not parse, is
+    /// an invalid-input error naming the upstream node.
+    pub fn connected_json<T: serde::de::DeserializeOwned>(
+        &self,
+        port: &str,
+    ) -> Result<Vec<T>, NodeError> {
+        self.connected(port)
+            .iter()
+            .map(|c| {
+                let text = c.value.as_json().ok_or_else(|| {
+                    NodeError::invalid_input(format!(
+                        "input `{port}` expects JSON, but node `{}` sent a {} value",
+                        c.source_node,
+                        c.value.kind()
+                    ))
+                })?;
+                serde_json::from_str(text).map_err(|e| {
+                    NodeError::invalid_input(format!(
+                        "input `{port}`: node `{}` sent invalid JSON: {e}",
+                        c.source_node
+                    ))
+                })
+            })
+            .collect()
+    }
 }
 
 impl ActionInput {
@@ -715,9 +755,60 @@ impl From<NodeInput> for ActionInput {
 }
 
 impl GraphNode {
+    /// A graph node with no parent and no parameters (handy in tests).
+    pub fn new(
+        id: impl Into<String>,
+        type_id: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
+        GraphNode {
+            id: id.into(),
+            type_id: type_id.into(),
+            parent: None,
+            label: label.into(),
+            params: Vec::new(),
+        }
+    }
+
+    /// Places the node inside the subflow `parent`.
+    pub fn with_parent(mut self, parent: impl Into<String>) -> Self {
+        self.parent = Some(parent.into());
+        self
+    }
+
+    /// Sets a parameter value (replacing an earlier value of the same id).
+    pub fn with_param(mut self, id: impl Into<String>, value: impl Into<ParamValue>) -> Self {
+        let entry = ParamEntry::new(id, value);
+        self.params.retain(|p| p.id != entry.id);
+        self.params.push(entry);
+        self
+    }
+
     /// The value of parameter `id` of this node, if set.
     pub fn param(&self, id: &str) -> Option<&ParamValue> {
         self.params.iter().find(|p| p.id == id).map(|p| &p.value)
+    }
+
+    /// The text of parameter `id`, if it is a `text` value.
+    pub fn text(&self, id: &str) -> Option<&str> {
+        match self.param(id) {
+            Some(ParamValue::Text(t)) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl From<PatchNode> for GraphNode {
+    /// The node as the graph holds it once the patch is applied (the position
+    /// is not part of a [`GraphNode`]).
+    fn from(node: PatchNode) -> Self {
+        GraphNode {
+            id: node.id,
+            type_id: node.type_id,
+            parent: node.parent,
+            label: node.label,
+            params: node.params,
+        }
     }
 }
 

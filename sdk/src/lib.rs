@@ -35,6 +35,8 @@
 //!   [`NodeOutputs::with`], [`NodeError::failed`], …).
 //! * [`host`] holds the functions a plugin calls: logging, progress,
 //!   cancellation, assets, outputs and HTTP.
+//! * [`library`] checks and loads the library assets chosen in `asset-ref`
+//!   parameters (missing, unknown, wrong kind).
 //! * [`testing`] (native targets only) is a fake host, so a plugin's own
 //!   `cargo test` runs without a server and without WebAssembly.
 //! * [`prelude`] imports all of the above in one line.
@@ -59,6 +61,7 @@ pub mod bindings {
 
 mod builders;
 pub mod host;
+pub mod library;
 pub mod prelude;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;

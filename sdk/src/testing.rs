@@ -53,7 +53,7 @@ use crate::Node;
 use crate::types::{
     ActionInput, AssetMetadata, Capability, ConnectedValue, Diagnostic, GraphNode, GraphPatch,
     HttpError, HttpRequest, HttpResponse, LogLevel, NodeDescriptor, NodeError, NodeInput,
-    NodeOutputs, ParamEntry, ParamValue, PortValues, QualityTier, Value,
+    NodeOutputs, ParamEntry, ParamValue, PatchEdge, PortValues, Position, QualityTier, Value,
 };
 
 thread_local! {
@@ -636,6 +636,13 @@ impl InputBuilder {
         self
     }
 
+    /// Adds nodes of the graph an action sees (for example [`TestGraph::nodes`]
+    /// after applying an earlier patch).
+    pub fn graph(mut self, nodes: impl IntoIterator<Item = GraphNode>) -> Self {
+        self.graph.extend(nodes);
+        self
+    }
+
     /// The finished node input.
     pub fn build(self) -> NodeInput {
         self.input
@@ -659,6 +666,122 @@ impl From<InputBuilder> for NodeInput {
 impl From<InputBuilder> for ActionInput {
     fn from(b: InputBuilder) -> Self {
         b.build_action()
+    }
+}
+
+/// A canvas graph in memory, for testing actions: apply the [`GraphPatch`]es
+/// an action returns, then feed [`TestGraph::nodes`] back to the next run with
+/// [`InputBuilder::graph`].
+///
+/// Applying follows the contract: an upserted node replaces the node with the
+/// same id (its type, parent and label), and its parameters are set one by one
+/// over the existing ones; a removed node takes its edges along; an upserted
+/// edge replaces the edge with the same id. Removing an id that does not exist
+/// is not an error.
+///
+/// ```
+/// use mdc_sdk::prelude::*;
+/// use mdc_sdk::testing::TestGraph;
+///
+/// let mut graph = TestGraph::new();
+/// graph.apply(
+///     &GraphPatch::new()
+///         .upsert_node(PatchNode::new("a", "shot", "A").param("prompt", "rain"))
+///         .upsert_node(PatchNode::new("b", "shot", "B"))
+///         .upsert_edge(PatchEdge::new("a--b", "a", "shot", "b", "shots")),
+/// );
+/// assert_eq!(graph.node("a").and_then(|n| n.text("prompt")), Some("rain"));
+/// graph.apply(&GraphPatch::new().remove_node("b"));
+/// assert!(graph.edges().is_empty());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TestGraph {
+    nodes: Vec<GraphNode>,
+    positions: Vec<(String, Position)>,
+    edges: Vec<PatchEdge>,
+}
+
+impl TestGraph {
+    /// An empty graph.
+    pub fn new() -> Self {
+        TestGraph::default()
+    }
+
+    /// A graph holding these nodes (no edges).
+    pub fn with_nodes(nodes: impl IntoIterator<Item = GraphNode>) -> Self {
+        TestGraph {
+            nodes: nodes.into_iter().collect(),
+            ..TestGraph::default()
+        }
+    }
+
+    /// Applies a patch: removals first, then upserts, as one step.
+    pub fn apply(&mut self, patch: &GraphPatch) {
+        for id in &patch.remove_nodes {
+            self.nodes.retain(|n| &n.id != id);
+            self.positions.retain(|(n, _)| n != id);
+            self.edges.retain(|e| &e.source != id && &e.target != id);
+        }
+        for id in &patch.remove_edges {
+            self.edges.retain(|e| &e.id != id);
+        }
+        for node in &patch.upsert_nodes {
+            if let Some(position) = node.position {
+                self.positions.retain(|(n, _)| n != &node.id);
+                self.positions.push((node.id.clone(), position));
+            }
+            match self.nodes.iter_mut().find(|n| n.id == node.id) {
+                Some(existing) => {
+                    existing.type_id = node.type_id.clone();
+                    existing.parent = node.parent.clone();
+                    existing.label = node.label.clone();
+                    for entry in &node.params {
+                        existing.params.retain(|p| p.id != entry.id);
+                        existing.params.push(entry.clone());
+                    }
+                }
+                None => self.nodes.push(GraphNode::from(node.clone())),
+            }
+        }
+        for edge in &patch.upsert_edges {
+            self.edges.retain(|e| e.id != edge.id);
+            self.edges.push(edge.clone());
+        }
+    }
+
+    /// The nodes, in creation order.
+    pub fn nodes(&self) -> &[GraphNode] {
+        &self.nodes
+    }
+
+    /// The node with this id.
+    pub fn node(&self, id: &str) -> Option<&GraphNode> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// The last position a patch gave node `id`.
+    pub fn position(&self, id: &str) -> Option<Position> {
+        self.positions
+            .iter()
+            .find(|(n, _)| n == id)
+            .map(|(_, p)| *p)
+    }
+
+    /// The edges, in creation order.
+    pub fn edges(&self) -> &[PatchEdge] {
+        &self.edges
+    }
+
+    /// The nodes whose parent (subflow) is `parent`.
+    pub fn children_of<'a>(&'a self, parent: &'a str) -> impl Iterator<Item = &'a GraphNode> {
+        self.nodes
+            .iter()
+            .filter(move |n| n.parent.as_deref() == Some(parent))
+    }
+
+    /// The edges ending at node `target`.
+    pub fn edges_to<'a>(&'a self, target: &'a str) -> impl Iterator<Item = &'a PatchEdge> {
+        self.edges.iter().filter(move |e| e.target == target)
     }
 }
 

@@ -10,6 +10,8 @@ use crate::model::*;
 pub trait ProjectStore: Send + Sync {
     /// Creates a user; the e-mail must be unique.
     async fn create_user(&self, name: &str, email: &str) -> Result<User>;
+    /// The user with this e-mail, if any.
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     /// Creates a project owned (and joined) by `owner_id`.
     async fn create_project(&self, name: &str, owner_id: &str) -> Result<Project>;
     /// A project by id.

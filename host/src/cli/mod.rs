@@ -3,6 +3,7 @@
 mod json_input;
 mod plugin;
 mod scaffold;
+mod storyboard;
 
 use std::path::PathBuf;
 
@@ -26,6 +27,8 @@ pub enum Command {
     /// Create, build, inspect and run node plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Break a screenplay down into shots and draw a storyboard frame for each (CPU, no GPU).
+    Storyboard(storyboard::StoryboardArgs),
 }
 
 /// Runs the parsed command.
@@ -33,6 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
     match cli.command {
         Command::Plugin(command) => plugin::run(command, &data_dir).await,
+        Command::Storyboard(args) => storyboard::run(args, &data_dir).await,
     }
 }
 

@@ -38,6 +38,22 @@ impl ProjectStore for SqlStore {
         Ok(user)
     }
 
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT id, name, email, created_at FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|row| {
+            Ok(User {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                email: row.try_get("email")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
     async fn create_project(&self, name: &str, owner_id: &str) -> Result<Project> {
         if name.trim().is_empty() {
             return Err(StoreError::Invalid("a project needs a name".into()));

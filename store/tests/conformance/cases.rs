@@ -43,6 +43,16 @@ pub async fn users_have_unique_emails(store: &SqlStore) {
         err.to_string(),
         "conflict: a user with e-mail \"ana@studio.test\" exists"
     );
+    let found = store
+        .user_by_email("ana@studio.test")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.name, "Ana");
+    assert_eq!(
+        store.user_by_email("nobody@studio.test").await.unwrap(),
+        None
+    );
     let err = store.create_user("X", "not-an-email").await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err}");
 }

@@ -1,0 +1,32 @@
+//! Production: from "Generate" on nodes to stored takes, on the store's queue.
+//!
+//! - [`PluginSet`] holds the loaded node types.
+//! - [`WorkerPool`] runs in-process workers that claim executions from the store's queue —
+//!   the same queue remote `mdc worker` processes will claim from.
+//! - [`Generator`] plans a generation ([`mdc_runtime::schedule::Plan`]), serves what the result
+//!   cache has, queues the rest wave by wave and waits for the takes.
+
+mod generator;
+mod plugin_set;
+mod services;
+mod worker;
+
+pub use generator::{GenerateEvent, GenerateReport, Generator, NodeResult};
+pub use plugin_set::PluginSet;
+pub use worker::WorkerPool;
+
+/// The JSON kept as an execution's request: the node input and the plugin that serves it.
+pub(crate) fn request_json(
+    plugin: &mdc_runtime::plugin::Plugin,
+    input: &mdc_runtime::plugin::types::NodeInput,
+) -> String {
+    serde_json::json!({
+        "plugin": {
+            "type": plugin.descriptor().type_id,
+            "version": plugin.descriptor().version,
+            "digest": plugin.digest(),
+        },
+        "input": crate::wire::encode_input(input),
+    })
+    .to_string()
+}

@@ -1,0 +1,97 @@
+//! Host services for a plugin running as an execution: assets from the library, outputs into
+//! the object store (as new assets), progress into the store.
+
+use std::sync::Arc;
+
+use mdc_runtime::plugin::HostServices;
+use mdc_runtime::plugin::types::{AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel};
+use mdc_store::objects::{ObjectStore, content_key};
+use mdc_store::{NewAsset, Store};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+/// Services bound to one execution.
+pub struct ExecutionServices {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) objects: Arc<dyn ObjectStore>,
+    pub(crate) project_id: String,
+    pub(crate) node_id: String,
+    /// Latest progress; a side task writes it to the store.
+    pub(crate) progress: watch::Sender<(f32, String)>,
+    pub(crate) http: Option<crate::http_client::HttpClient>,
+}
+
+#[async_trait::async_trait]
+impl HostServices for ExecutionServices {
+    fn log(&self, level: LogLevel, message: &str) {
+        match level {
+            LogLevel::Error | LogLevel::Warn => tracing::warn!(node = %self.node_id, "{message}"),
+            _ => tracing::debug!(node = %self.node_id, "{message}"),
+        }
+    }
+
+    fn progress(&self, fraction: f32, message: &str) {
+        self.progress.send_replace((fraction, message.to_string()));
+    }
+
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+        let asset = self.store.asset(id).await.map_err(|err| err.to_string())?;
+        if asset.data.project_id != self.project_id {
+            return Err(format!("asset {id:?} not found"));
+        }
+        Ok(AssetMetadata {
+            id: asset.id,
+            mime: asset.data.mime,
+            size: asset.data.size as u64,
+            name: asset.data.name,
+            kind: asset.data.kind,
+            fields: asset.data.fields,
+        })
+    }
+
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+        let asset = self.store.asset(id).await.map_err(|err| err.to_string())?;
+        if asset.data.project_id != self.project_id {
+            return Err(format!("asset {id:?} not found"));
+        }
+        self.objects
+            .get(&asset.data.object_key)
+            .await
+            .map_err(|err| err.to_string())
+    }
+
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let key = content_key(&sha256);
+        let size = bytes.len() as i64;
+        self.objects
+            .put(&key, bytes, mime)
+            .await
+            .map_err(|err| err.to_string())?;
+        let asset = self
+            .store
+            .insert_asset(NewAsset {
+                project_id: self.project_id.clone(),
+                kind: "output".into(),
+                name: format!("{} output", self.node_id),
+                mime: mime.to_string(),
+                size,
+                sha256,
+                object_key: key,
+                thumbnail_key: None,
+                fields: "{}".into(),
+            })
+            .await
+            .map_err(|err| err.to_string())?;
+        Ok(asset.id)
+    }
+
+    async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        match &self.http {
+            Some(client) => client.fetch(request).await,
+            None => Err(HttpError::Unreachable(
+                "outbound HTTP is not configured on this host".into(),
+            )),
+        }
+    }
+}
