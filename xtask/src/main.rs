@@ -48,6 +48,13 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Cargo's target folder (`CARGO_TARGET_DIR`, or `target/` in the workspace).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
 fn cargo(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(Command::new(cargo).args(args).current_dir(root()))
@@ -143,8 +150,8 @@ fn build_plugins() -> Result<(), String> {
     }
     cargo(&args)?;
     // First-party node types, ready to load: target/plugins/<type>.wasm.
-    let built = root().join("target").join(WASM_TARGET).join(PLUGIN_PROFILE);
-    let shelf = root().join("target/plugins");
+    let built = target_dir().join(WASM_TARGET).join(PLUGIN_PROFILE);
+    let shelf = target_dir().join("plugins");
     std::fs::create_dir_all(&shelf).map_err(|err| format!("{}: {err}", shelf.display()))?;
     for package in component_packages_in("plugins")? {
         let from = built.join(format!("{}.wasm", package.replace('-', "_")));
@@ -246,7 +253,7 @@ impl Drop for S3Server {
 
 /// `mdc plugin new` must produce a crate that builds to a component and passes its own test.
 fn scaffold_check() -> Result<(), String> {
-    let dir = root().join("target/scaffold-check");
+    let dir = target_dir().join("scaffold-check");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|err| format!("{}: {err}", dir.display()))?;
     let plugin_dir = dir.join("hello-node");
@@ -263,7 +270,7 @@ fn scaffold_check() -> Result<(), String> {
         "--path",
         &plugin_dir_text,
     ])?;
-    let target_dir = root().join("target");
+    let target_dir = target_dir();
     let in_plugin = |args: &[&str]| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         run(Command::new(cargo)

@@ -191,7 +191,11 @@ async fn load_plugins(given: &[PathBuf], data_dir: &Path) -> anyhow::Result<Plug
         cache_dir: Some(data_dir.join("code-cache")),
         ..Default::default()
     })?;
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins");
+    // Built from source, `cargo xtask build-plugins` puts them beside the binary's profile folder.
+    let built = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(|target| target.join("plugins")))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
     let installed = data_dir.join("plugins");
     let dirs: Vec<&Path> = if given.is_empty() {
         vec![installed.as_path(), built.as_path()]
