@@ -61,6 +61,22 @@ impl SqlStore {
         execution(&row)
     }
 
+    /// The updated execution, or a conflict explained from its current status.
+    async fn updated_or_conflict(
+        &self,
+        row: Option<sqlx::any::AnyRow>,
+        id: &str,
+        explain: impl FnOnce(&str) -> String,
+    ) -> Result<Execution> {
+        match row {
+            Some(row) => execution(&row),
+            None => {
+                let current = self.execution(id).await?;
+                Err(StoreError::Conflict(explain(current.status.as_str())))
+            }
+        }
+    }
+
     /// Why a conditional update on a running execution matched nothing.
     async fn not_running_error(&self, id: &str, worker_id: &str) -> StoreError {
         match self.execution(id).await {
@@ -256,16 +272,8 @@ impl ExecutionQueue for SqlStore {
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        match row {
-            Some(row) => execution(&row),
-            None => {
-                let current = self.execution(id).await?;
-                Err(StoreError::Conflict(format!(
-                    "execution {id} already {}",
-                    current.status.as_str()
-                )))
-            }
-        }
+        self.updated_or_conflict(row, id, |status| format!("execution {id} already {status}"))
+            .await
     }
 
     async fn set_priority(&self, id: &str, priority: i64) -> Result<Execution> {
@@ -276,16 +284,10 @@ impl ExecutionQueue for SqlStore {
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        match row {
-            Some(row) => execution(&row),
-            None => {
-                let current = self.execution(id).await?;
-                Err(StoreError::Conflict(format!(
-                    "only queued executions can change priority; {id} is {}",
-                    current.status.as_str()
-                )))
-            }
-        }
+        self.updated_or_conflict(row, id, |status| {
+            format!("only queued executions can change priority; {id} is {status}")
+        })
+        .await
     }
 
     async fn queue_position(&self, id: &str) -> Result<Option<u64>> {
