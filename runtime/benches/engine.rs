@@ -50,15 +50,23 @@ impl Stats {
     }
 }
 
+/// The row filter named on the command line (a word that is neither a flag nor a number).
+fn filter() -> Option<String> {
+    std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-') && a.parse::<usize>().is_err())
+}
+
+/// Whether the row `name` runs under the command line's filter.
+fn selected(name: &str) -> bool {
+    filter().is_none_or(|filter| name.contains(&filter))
+}
+
 /// Measures and prints one row, unless the command line names a filter that `name` lacks.
 fn bench(name: &str, target: &str, iterations: usize, f: impl FnMut() -> Duration) {
-    let filter = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-') && a.parse::<usize>().is_err());
-    if filter.is_some_and(|filter| !name.contains(&filter)) {
-        return;
+    if selected(name) {
+        Stats::measure(iterations, f).row(name, target);
     }
-    Stats::measure(iterations, f).row(name, target);
 }
 
 fn fmt(d: Duration) -> String {
@@ -246,10 +254,7 @@ fn main() {
         },
     );
 
-    if std::env::args()
-        .skip(1)
-        .any(|a| !a.starts_with('-') && a.parse::<usize>().is_err() && !"idle".contains(&a))
-    {
+    if !selected("idle instances") {
         return;
     }
     let count = 1000;
