@@ -18,12 +18,17 @@ use crate::wire::{decode_input, encode_outputs};
 const LEASE: Duration = Duration::from_secs(30);
 /// How often a running job renews its lease and flushes progress.
 const HEARTBEAT: Duration = Duration::from_millis(500);
+/// How often the pool re-queues jobs whose worker died (lease expired), here or elsewhere.
+const RECOVERY: Duration = Duration::from_secs(10);
+/// Attempts before a job whose workers keep dying is failed instead of re-queued.
+const MAX_ATTEMPTS: i64 = 3;
 
 /// Workers running in this process.
 pub struct WorkerPool {
     stop: Arc<Notify>,
     stopping: Arc<std::sync::atomic::AtomicBool>,
     handles: Vec<tokio::task::JoinHandle<()>>,
+    recovery: tokio::task::JoinHandle<()>,
     wake: Arc<Notify>,
     completed: Arc<Notify>,
 }
@@ -59,6 +64,19 @@ impl WorkerPool {
             http: None,
             completed: completed.clone(),
         };
+        // At start-up and then periodically: jobs a crashed process left "running" go back to
+        // the queue once their lease has run out (or fail after too many attempts).
+        let recovery = {
+            let store = context.store.clone();
+            tokio::spawn(async move {
+                loop {
+                    if let Err(err) = store.recover_expired(MAX_ATTEMPTS).await {
+                        tracing::warn!(%err, "cannot recover executions with expired leases");
+                    }
+                    tokio::time::sleep(RECOVERY).await;
+                }
+            })
+        };
         let handles = (0..slots.max(1))
             .map(|slot| {
                 let worker_id = format!("{name}-{}-{slot}", std::process::id());
@@ -85,6 +103,7 @@ impl WorkerPool {
             })
             .collect();
         WorkerPool {
+            recovery,
             stop,
             stopping,
             handles,
@@ -108,6 +127,7 @@ impl WorkerPool {
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.stop.notify_waiters();
+        self.recovery.abort();
         for handle in self.handles {
             let _ = handle.await;
         }
@@ -205,4 +225,109 @@ async fn execute(
             },
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use mdc_runtime::plugin::types::{NodeInput, ParamEntry, ParamValue, QualityTier};
+    use mdc_runtime::plugin::{EngineConfig, PluginEngine};
+    use mdc_store::objects::LocalDirStore;
+    use mdc_store::{ExecutionQueue, ExecutionStatus, NewExecution, ProjectStore, SqlStore};
+
+    use super::*;
+    use crate::production::request_json;
+
+    fn first_party_plugins() -> PathBuf {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+            .join("plugins")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_left_running_by_a_dead_worker_runs_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            SqlStore::open_sqlite(&dir.path().join("mdc.db"))
+                .await
+                .unwrap(),
+        );
+        let objects: Arc<dyn ObjectStore> =
+            Arc::new(LocalDirStore::new(dir.path().join("objects")));
+        let engine = PluginEngine::new(EngineConfig::default()).unwrap();
+        let plugins = Arc::new(
+            PluginSet::load_dirs(&engine, &[first_party_plugins().as_path()])
+                .await
+                .unwrap(),
+        );
+        let character = plugins
+            .require("character")
+            .expect("run `cargo xtask build-plugins`");
+        let user = store.create_user("Ana", "ana@studio.test").await.unwrap();
+        let project = store.create_project("Ferry", &user.id).await.unwrap();
+        let given = vec![ParamEntry {
+            id: "name".into(),
+            value: ParamValue::Text("MAYA".into()),
+        }];
+        let input = NodeInput {
+            node_id: "maya".into(),
+            params: character.descriptor().params_with_defaults(given),
+            inputs: vec![],
+            tier: QualityTier::Low,
+            seed: 1,
+        };
+        let queued = store
+            .enqueue(NewExecution {
+                project_id: project.id.clone(),
+                node_id: "maya".into(),
+                plugin_type: "character".into(),
+                plugin_version: character.descriptor().version.clone(),
+                tier: Tier::Low,
+                priority: 0,
+                request: request_json(character, &input),
+                cache_key: "key".into(),
+                requested_by: None,
+            })
+            .await
+            .unwrap();
+        // A worker of a process that then crashed: its lease runs out at once.
+        store
+            .claim("crashed-worker", &[Tier::Low], Duration::ZERO)
+            .await
+            .unwrap()
+            .unwrap();
+
+        let pool = WorkerPool::start(
+            store.clone(),
+            objects,
+            plugins.clone(),
+            1,
+            vec![Tier::Low],
+            "test",
+        );
+        let mut finished = None;
+        for _ in 0..100 {
+            let current = store.execution(&queued.id).await.unwrap();
+            if current.status.is_final() {
+                finished = Some(current);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        pool.stop().await;
+        let finished = finished.expect("the execution finished within 10 s");
+        assert_eq!(
+            finished.status,
+            ExecutionStatus::Succeeded,
+            "{:?}",
+            finished.error
+        );
+        assert_eq!(
+            finished.attempts, 2,
+            "claimed once by the dead worker, once after recovery"
+        );
+        assert_eq!(store.takes(&project.id, "maya").await.unwrap().len(), 1);
+    }
 }
