@@ -298,6 +298,8 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+        // The lease is now in the past: the pool's first recovery pass re-queues the job.
+        tokio::time::sleep(Duration::from_millis(5)).await;
 
         let pool = WorkerPool::start(
             store.clone(),
