@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use mdc_store::{
-    AssetStore, ExecutionQueue, GraphStore, NewExecution, Outcome, ProjectStore, SqlStore, Tier, new_id,
+    AssetStore, ExecutionQueue, GraphStore, NewExecution, Outcome, ProjectStore, SqlStore, Tier,
+    new_id,
 };
 use sqlx::Connection;
 
@@ -33,28 +34,47 @@ fn job(project: &str, i: usize) -> NewExecution {
 /// p50 of: a cache-hit lookup, a graph save, an asset read, and a full job (enqueue + claim +
 /// finish with a take).
 async fn measure(store: &SqlStore) -> [Duration; 4] {
-    let user = store.create_user("Bench", &format!("{}@bench.test", new_id())).await.unwrap();
+    let user = store
+        .create_user("Bench", &format!("{}@bench.test", new_id()))
+        .await
+        .unwrap();
     let project = store.create_project("Bench", &user.id).await.unwrap().id;
     let mut jobs = Vec::new();
     for i in 0..RUNS {
         let started = Instant::now();
         let queued = store.enqueue(job(&project, i)).await.unwrap();
-        store.claim("bench", &[Tier::Low], Duration::from_secs(30)).await.unwrap().unwrap();
-        let outcome = Outcome::Succeeded { outputs: r#"{"values":[]}"#.into(), usage: "{}".into() };
+        store
+            .claim("bench", &[Tier::Low], Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        let outcome = Outcome::Succeeded {
+            outputs: r#"{"values":[]}"#.into(),
+            usage: "{}".into(),
+        };
         store.finish(&queued.id, "bench", outcome).await.unwrap();
         jobs.push(started.elapsed());
     }
     let mut hits = Vec::new();
     for i in 0..RUNS {
         let started = Instant::now();
-        assert!(store.cached_take(&format!("key-{i}")).await.unwrap().is_some());
+        assert!(
+            store
+                .cached_take(&format!("key-{i}"))
+                .await
+                .unwrap()
+                .is_some()
+        );
         hits.push(started.elapsed());
     }
     let snapshot = format!(r#"{{"nodes":[{}]}}"#, vec![r#"{"id":"n"}"#; 200].join(","));
     let mut saves = Vec::new();
     for _ in 0..RUNS {
         let started = Instant::now();
-        store.save_graph(&project, &snapshot, None, "bench").await.unwrap();
+        store
+            .save_graph(&project, &snapshot, None, "bench")
+            .await
+            .unwrap();
         saves.push(started.elapsed());
     }
     let asset = store
@@ -85,22 +105,38 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let sqlite = SqlStore::open_sqlite(&dir.path().join("bench.db")).await.unwrap();
+        let sqlite = SqlStore::open_sqlite(&dir.path().join("bench.db"))
+            .await
+            .unwrap();
         let sqlite_figures = measure(&sqlite).await;
 
-        let admin_url =
-            std::env::var("MDC_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let admin_url = std::env::var("MDC_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let name = format!("mdc_bench_{}", new_id());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("PostgreSQL for the benchmark");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .expect("PostgreSQL for the benchmark");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
         let (base, _) = admin_url.rsplit_once('/').unwrap();
         let postgres = SqlStore::connect(&format!("{base}/{name}")).await.unwrap();
         let postgres_figures = measure(&postgres).await;
         postgres.close().await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&mut admin).await.ok();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {name} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await
+        .ok();
 
         println!("| round trip (p50 of {RUNS}) | SQLite | PostgreSQL |");
         println!("|---|---|---|");
@@ -111,7 +147,11 @@ fn main() {
             "job: enqueue + claim + finish with a take",
         ];
         for (i, name) in names.iter().enumerate() {
-            println!("| {name} | {} | {} |", ms(sqlite_figures[i]), ms(postgres_figures[i]));
+            println!(
+                "| {name} | {} | {} |",
+                ms(sqlite_figures[i]),
+                ms(postgres_figures[i])
+            );
         }
     });
 }
