@@ -415,36 +415,44 @@ impl ParamValue {
     }
 }
 
-impl From<&str> for ParamValue {
-    fn from(v: &str) -> Self {
-        ParamValue::Text(v.to_owned())
-    }
+/// `From` conversions of plain Rust values into a value enum with `Text`, `Number`,
+/// `Integer` and `Boolean` cases ([`ParamValue`] and [`Value`] share them).
+macro_rules! scalar_conversions {
+    ($target:ident) => {
+        impl From<&str> for $target {
+            fn from(v: &str) -> Self {
+                $target::Text(v.to_owned())
+            }
+        }
+        impl From<String> for $target {
+            fn from(v: String) -> Self {
+                $target::Text(v)
+            }
+        }
+        impl From<f64> for $target {
+            fn from(v: f64) -> Self {
+                $target::Number(v)
+            }
+        }
+        impl From<i64> for $target {
+            fn from(v: i64) -> Self {
+                $target::Integer(v)
+            }
+        }
+        impl From<i32> for $target {
+            fn from(v: i32) -> Self {
+                $target::Integer(i64::from(v))
+            }
+        }
+        impl From<bool> for $target {
+            fn from(v: bool) -> Self {
+                $target::Boolean(v)
+            }
+        }
+    };
 }
-impl From<String> for ParamValue {
-    fn from(v: String) -> Self {
-        ParamValue::Text(v)
-    }
-}
-impl From<f64> for ParamValue {
-    fn from(v: f64) -> Self {
-        ParamValue::Number(v)
-    }
-}
-impl From<i64> for ParamValue {
-    fn from(v: i64) -> Self {
-        ParamValue::Integer(v)
-    }
-}
-impl From<i32> for ParamValue {
-    fn from(v: i32) -> Self {
-        ParamValue::Integer(i64::from(v))
-    }
-}
-impl From<bool> for ParamValue {
-    fn from(v: bool) -> Self {
-        ParamValue::Boolean(v)
-    }
-}
+
+scalar_conversions!(ParamValue);
 impl From<serde_json::Value> for ParamValue {
     fn from(v: serde_json::Value) -> Self {
         ParamValue::Json(v.to_string())
@@ -568,36 +576,7 @@ impl Value {
     }
 }
 
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::Text(v.to_owned())
-    }
-}
-impl From<String> for Value {
-    fn from(v: String) -> Self {
-        Value::Text(v)
-    }
-}
-impl From<f64> for Value {
-    fn from(v: f64) -> Self {
-        Value::Number(v)
-    }
-}
-impl From<i64> for Value {
-    fn from(v: i64) -> Self {
-        Value::Integer(v)
-    }
-}
-impl From<i32> for Value {
-    fn from(v: i32) -> Self {
-        Value::Integer(i64::from(v))
-    }
-}
-impl From<bool> for Value {
-    fn from(v: bool) -> Self {
-        Value::Boolean(v)
-    }
-}
+scalar_conversions!(Value);
 impl From<AssetRef> for Value {
     fn from(v: AssetRef) -> Self {
         Value::Asset(v)
