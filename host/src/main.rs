@@ -1,15 +1,10 @@
 //! # mdc — Movie Director Canvas
 //!
-//! The one binary of the product. Today it carries the plugin tool chain (`mdc plugin …`);
-//! the server (`mdc serve`), workers and the registry commands join it here.
-
-mod cli;
-mod http_client;
-mod local_services;
-mod production;
-mod wire;
+//! The one binary of the product: parses the command line and runs it (see the `mdc`
+//! library for everything else).
 
 use clap::Parser;
+use mdc::cli;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

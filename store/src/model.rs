@@ -334,6 +334,24 @@ pub struct Take {
     pub created_at: i64,
 }
 
+/// What a project spent on one tier ([`crate::ExecutionQueue::tier_usage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierUsage {
+    /// The tier.
+    pub tier: Tier,
+    /// Executions that ran (succeeded, failed or cancelled after starting).
+    pub runs: i64,
+    /// Executions served from the result cache (free).
+    pub reused: i64,
+    /// Executions that failed.
+    pub failed: i64,
+    /// Wall time of the runs, in milliseconds.
+    pub wall_ms: i64,
+    /// Cost of the runs in thousandths of a currency unit (the tier's estimate per run,
+    /// recorded in each execution's usage as `cost_milli`).
+    pub cost_milli: i64,
+}
+
 /// What [`crate::ExecutionQueue::recover_expired`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recovery {

@@ -1,5 +1,6 @@
 //! What the rest of the product asks of storage, split by area.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::Result;
@@ -70,6 +71,9 @@ pub trait AssetStore: Send + Sync {
     async fn update_asset(&self, id: &str, update: AssetUpdate) -> Result<Asset>;
     /// Deletes an asset record (the caller checks it is unused and removes the bytes).
     async fn delete_asset(&self, id: &str) -> Result<Asset>;
+    /// How many assets keep their bytes or their thumbnail under `object_key`, in any project:
+    /// objects are shared by content, so bytes may go only when this reaches zero.
+    async fn assets_using_object(&self, object_key: &str) -> Result<u64>;
 }
 
 /// The execution queue, takes and the result cache.
@@ -81,8 +85,12 @@ pub trait AssetStore: Send + Sync {
 pub trait ExecutionQueue: Send + Sync {
     /// Queues an execution.
     async fn enqueue(&self, execution: NewExecution) -> Result<Execution>;
+    /// Queues several executions in one transaction (a generation's wave): all or none.
+    async fn enqueue_many(&self, executions: Vec<NewExecution>) -> Result<Vec<Execution>>;
     /// Records an execution served from the cache: succeeded at once, marked reused.
     async fn record_reuse(&self, execution: NewExecution, take: &Take) -> Result<Execution>;
+    /// Records several cache reuses in one transaction.
+    async fn record_reuses(&self, executions: Vec<NewExecution>) -> Result<Vec<Execution>>;
     /// Takes the most urgent queued execution of these tiers, if any, under a lease.
     async fn claim(
         &self,
@@ -90,8 +98,25 @@ pub trait ExecutionQueue: Send + Sync {
         tiers: &[Tier],
         lease: Duration,
     ) -> Result<Option<Execution>>;
+    /// Takes up to `limit` of the most urgent queued executions of these tiers, in queue
+    /// order, under one lease: how a worker serving many short jobs keeps up.
+    async fn claim_many(
+        &self,
+        worker_id: &str,
+        tiers: &[Tier],
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<Execution>>;
     /// Extends the lease; returns the execution so the worker sees `cancel_requested`.
     async fn renew_lease(&self, id: &str, worker_id: &str, lease: Duration) -> Result<Execution>;
+    /// Extends the leases of those of `ids` that `worker_id` still runs, and returns them
+    /// (so it sees `cancel_requested`); ids it lost are simply absent.
+    async fn renew_leases(
+        &self,
+        worker_id: &str,
+        ids: &[String],
+        lease: Duration,
+    ) -> Result<Vec<Execution>>;
     /// Stores progress reported by the plugin.
     async fn report_progress(
         &self,
@@ -107,6 +132,13 @@ pub trait ExecutionQueue: Send + Sync {
         worker_id: &str,
         outcome: Outcome,
     ) -> Result<(Execution, Option<Take>)>;
+    /// Ends several running executions in one transaction. Each entry gets its own result:
+    /// one whose lease was lost is a conflict and does not stop the others.
+    async fn finish_many(
+        &self,
+        worker_id: &str,
+        outcomes: Vec<(String, Outcome)>,
+    ) -> Result<Vec<Result<(Execution, Option<Take>)>>>;
     /// Cancels: a queued execution ends at once, a running one is flagged for its worker.
     async fn cancel(&self, id: &str) -> Result<Execution>;
     /// Changes the priority of a queued execution.
@@ -115,6 +147,8 @@ pub trait ExecutionQueue: Send + Sync {
     async fn queue_position(&self, id: &str) -> Result<Option<u64>>;
     /// An execution by id.
     async fn execution(&self, id: &str) -> Result<Execution>;
+    /// Several executions by id (unknown ids are absent), in no particular order.
+    async fn executions(&self, ids: &[String]) -> Result<Vec<Execution>>;
     /// Executions of a node, newest first.
     async fn node_executions(
         &self,
@@ -131,6 +165,10 @@ pub trait ExecutionQueue: Send + Sync {
     async fn take(&self, id: &str) -> Result<Take>;
     /// The take cached under a key, if any.
     async fn cached_take(&self, cache_key: &str) -> Result<Option<Take>>;
+    /// The takes cached under these keys, by key (keys without a take are absent).
+    async fn cached_takes(&self, cache_keys: &[String]) -> Result<HashMap<String, Take>>;
+    /// Executions, reuses, failures, wall time and cost of a project, per tier.
+    async fn tier_usage(&self, project_id: &str) -> Result<Vec<TierUsage>>;
 }
 
 /// Everything the product stores.

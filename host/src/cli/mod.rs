@@ -1,6 +1,8 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod asset;
 mod json_input;
+mod local;
 mod plugin;
 mod scaffold;
 mod storyboard;
@@ -27,6 +29,9 @@ pub enum Command {
     /// Create, build, inspect and run node plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Add, list, show, update and delete assets of a project's library.
+    #[command(subcommand)]
+    Asset(asset::AssetCommand),
     /// Break a screenplay down into shots and draw a storyboard frame for each (CPU, no GPU).
     Storyboard(storyboard::StoryboardArgs),
 }
@@ -37,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Plugin(command) => plugin::run(command, &data_dir).await,
         Command::Storyboard(args) => storyboard::run(args, &data_dir).await,
+        Command::Asset(command) => asset::run(command, &data_dir).await,
     }
 }
 

@@ -1,17 +1,18 @@
 //! `mdc plugin …`: scaffold, build, list, describe, validate and run node plugins.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use mdc_runtime::plugin::types::{
-    ActionInput, Capability, Cardinality, NodeDescriptor, NodeInput, ParamType, ParamValue,
-    QualityTier, Severity, Value,
+    ActionInput, AssetMetadata, Capability, Cardinality, HttpError, HttpRequest, HttpResponse,
+    LogLevel, NodeDescriptor, NodeInput, ParamType, ParamValue, QualityTier, Severity, Value,
 };
-use mdc_runtime::plugin::{CallContext, EngineConfig, Grants, Plugin, PluginEngine};
+use mdc_runtime::plugin::{CallContext, EngineConfig, Grants, HostServices, Plugin, PluginEngine};
 use serde_json::{Value as Json, json};
 
 use super::json_input::{inputs_from_json, params_from_json};
@@ -252,7 +253,12 @@ async fn run_plugin(
     for origin in grant_http {
         grants = grants.allow_origin(origin).map_err(anyhow::Error::msg)?;
     }
-    let context = CallContext::new(services.clone()).with_grants(grants);
+    let reported: Arc<dyn HostServices> = if std::io::stderr().is_terminal() {
+        services.clone()
+    } else {
+        Arc::new(ProgressLines::new(services.clone()))
+    };
+    let context = CallContext::new(reported).with_grants(grants);
     let cancel = context.cancel.clone();
     let ctrl_c = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -315,6 +321,62 @@ async fn run_plugin(
         out.display()
     );
     Ok(())
+}
+
+/// The terminal services, plus a line on stderr for every new progress message and every
+/// log line: where stderr is not a terminal (a pipe, a CI log) the progress bar is hidden.
+struct ProgressLines {
+    inner: Arc<TerminalServices>,
+    last: Mutex<String>,
+}
+
+impl ProgressLines {
+    fn new(inner: Arc<TerminalServices>) -> ProgressLines {
+        ProgressLines {
+            inner,
+            last: Mutex::new(String::new()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl HostServices for ProgressLines {
+    fn log(&self, level: LogLevel, message: &str) {
+        let tag = match level {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        };
+        eprintln!("  [{tag}] {message}");
+        self.inner.log(level, message);
+    }
+
+    fn progress(&self, fraction: f32, message: &str) {
+        let mut last = self.last.lock().expect("progress lock");
+        if *last != message {
+            eprintln!("  {:>3}% {message}", (fraction * 100.0).round());
+            *last = message.to_string();
+        }
+        self.inner.progress(fraction, message);
+    }
+
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+        self.inner.asset_metadata(id).await
+    }
+
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+        self.inner.read_asset(id).await
+    }
+
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+        self.inner.write_output(mime, bytes).await
+    }
+
+    async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.inner.http_fetch(request).await
+    }
 }
 
 async fn build(path: &Path, data_dir: &Path) -> anyhow::Result<()> {

@@ -16,10 +16,11 @@ use mdc_runtime::plugin::types::{
     QualityTier, Value,
 };
 use mdc_runtime::plugin::{CallContext, EngineConfig, PluginEngine};
-use mdc_store::objects::{LocalDirStore, ObjectStore};
-use mdc_store::{Page, SqlStore, Store, Tier};
+use mdc_store::objects::ObjectStore;
+use mdc_store::{Store, Tier};
 
-use crate::production::{GenerateEvent, Generator, NodeResult, PluginSet, WorkerPool};
+use super::local::{open_project, open_stores};
+use crate::production::{GenerateEvent, Generator, NodeResult, PluginSet, TierQueue, WorkerPool};
 use crate::wire::{decode_graph, encode_graph};
 
 /// Arguments of `mdc storyboard`.
@@ -42,14 +43,12 @@ pub struct StoryboardArgs {
 }
 
 const SCRIPT_NODE: &str = "script";
-const LOCAL_EMAIL: &str = "local@localhost";
 
 /// Runs the storyboard job.
 pub async fn run(args: StoryboardArgs, data_dir: &Path) -> anyhow::Result<()> {
     let screenplay = std::fs::read_to_string(&args.screenplay)
         .with_context(|| format!("cannot read the screenplay {}", args.screenplay.display()))?;
-    let store: Arc<dyn Store> = Arc::new(SqlStore::open_sqlite(&data_dir.join("mdc.db")).await?);
-    let objects: Arc<dyn ObjectStore> = Arc::new(LocalDirStore::new(data_dir.join("objects")));
+    let (store, objects) = open_stores(data_dir).await?;
     let plugins = Arc::new(load_plugins(&args.plugins, data_dir).await?);
     for needed in ["script", "character", "shot", "sequence"] {
         plugins.require(needed)?;
@@ -89,15 +88,14 @@ pub async fn run(args: StoryboardArgs, data_dir: &Path) -> anyhow::Result<()> {
         store.clone(),
         objects.clone(),
         plugins.clone(),
-        args.workers,
-        vec![Tier::Low],
+        vec![TierQueue::defaults(Tier::Low).with_concurrency(args.workers)],
         "storyboard",
-    );
+    )?;
     let generator = Generator::new(
         store.clone(),
         plugins.clone(),
         pool.waker(),
-        pool.completions(),
+        pool.finished(),
     );
     let sequences: Vec<NodeId> = graph
         .nodes()
@@ -203,18 +201,6 @@ async fn load_plugins(given: &[PathBuf], data_dir: &Path) -> anyhow::Result<Plug
         given.iter().map(PathBuf::as_path).collect()
     };
     PluginSet::load_dirs(&engine, &dirs).await
-}
-
-async fn open_project(store: &dyn Store, title: &str) -> anyhow::Result<String> {
-    let user = match store.user_by_email(LOCAL_EMAIL).await? {
-        Some(user) => user,
-        None => store.create_user("Local user", LOCAL_EMAIL).await?,
-    };
-    let existing = store.list_projects(Page::first(Page::MAX_LIMIT)).await?;
-    if let Some(project) = existing.into_iter().find(|p| p.name == title) {
-        return Ok(project.id);
-    }
-    Ok(store.create_project(title, &user.id).await?.id)
 }
 
 /// Puts the screenplay into the script node and applies its "Break Down to Shots" patch.

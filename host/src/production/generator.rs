@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use mdc_runtime::graph::{Graph, NodeId};
@@ -10,10 +10,10 @@ use mdc_runtime::plugin::types::{
     ConnectedValue, NodeInput, NodeOutputs, ParamEntry, PortValues, QualityTier, Value,
 };
 use mdc_runtime::schedule::{AssetHashes, KeyInputs, Plan, cache_key};
-use mdc_store::{ExecutionStatus, NewExecution, Store, Tier};
-use tokio::sync::Notify;
+use mdc_store::{Execution, ExecutionStatus, NewExecution, Store, Take, Tier};
+use tokio::sync::{Notify, broadcast};
 
-use super::{PluginSet, request_json};
+use super::{Finished, PluginSet, request_json};
 use crate::wire::decode_outputs;
 
 /// What happened to one node of a generation.
@@ -73,7 +73,7 @@ pub struct Generator {
     store: Arc<dyn Store>,
     plugins: Arc<PluginSet>,
     wake_workers: Arc<Notify>,
-    completions: Arc<Notify>,
+    finished: broadcast::Sender<Arc<Finished>>,
 }
 
 /// Asset content hashes fetched before computing keys.
@@ -86,19 +86,19 @@ impl AssetHashes for Hashes {
 }
 
 impl Generator {
-    /// A generator queueing into `store`; `wake_workers` and `completions` come from the
+    /// A generator queueing into `store`; `wake_workers` and `finished` come from the
     /// in-process [`super::WorkerPool`] (remote workers are noticed by polling).
     pub fn new(
         store: Arc<dyn Store>,
         plugins: Arc<PluginSet>,
         wake_workers: Arc<Notify>,
-        completions: Arc<Notify>,
+        finished: broadcast::Sender<Arc<Finished>>,
     ) -> Self {
         Generator {
             store,
             plugins,
             wake_workers,
-            completions,
+            finished,
         }
     }
 
@@ -117,64 +117,57 @@ impl Generator {
             steps: plan.steps.len(),
         });
         let mut results: HashMap<NodeId, NodeResult> = HashMap::new();
+        let mut finished = self.finished.subscribe();
         for wave in plan.waves() {
-            let mut pending: Vec<(NodeId, String, String)> = Vec::new();
+            let mut ready: Vec<(NodeId, NewExecution)> = Vec::new();
             for node_id in wave {
                 let name = graph.name_of(node_id.as_str()).to_string();
-                if let Some(failed) = graph
-                    .incoming(node_id.as_str())
-                    .map(|edge| &edge.source)
-                    .find(|source| {
-                        !matches!(
-                            results.get(*source),
-                            Some(NodeResult::Reused(_) | NodeResult::Generated(_))
-                        )
-                    })
-                {
-                    let reason = format!(
-                        "skipped: upstream \"{}\" did not succeed",
-                        graph.name_of(failed.as_str())
-                    );
-                    events(GenerateEvent::NodeDone {
-                        name,
-                        reused: false,
-                        failed: true,
-                    });
-                    results.insert(node_id, NodeResult::Skipped(reason));
-                    continue;
-                }
-                let spec = match self
-                    .prepare(project_id, graph, &node_id, &results, tier, seed)
-                    .await
-                {
-                    Ok(prepared) => prepared,
-                    Err(err) => {
+                let prepared = match upstream_failure(graph, &node_id, &results) {
+                    Some(reason) => Err(NodeResult::Skipped(reason)),
+                    None => self
+                        .prepare(project_id, graph, &node_id, &results, tier, seed)
+                        .await
+                        .map_err(|err| NodeResult::Failed(format!("{err:#}"))),
+                };
+                match prepared {
+                    Ok(spec) => ready.push((node_id, spec)),
+                    Err(result) => {
                         events(GenerateEvent::NodeDone {
                             name,
                             reused: false,
                             failed: true,
                         });
-                        results.insert(node_id, NodeResult::Failed(format!("{err:#}")));
-                        continue;
+                        results.insert(node_id, result);
                     }
-                };
-                if let Some(take) = self.store.cached_take(&spec.cache_key).await? {
-                    let outputs = decode_outputs(&serde_json::from_str(&take.outputs)?)?;
-                    self.store.record_reuse(spec, &take).await?;
-                    events(GenerateEvent::NodeDone {
-                        name,
-                        reused: true,
-                        failed: false,
-                    });
-                    results.insert(node_id, NodeResult::Reused(outputs));
-                    continue;
                 }
-                let key = spec.cache_key.clone();
-                let execution = self.store.enqueue(spec).await?;
-                pending.push((node_id, execution.id, key));
             }
+            let keys: Vec<String> = ready.iter().map(|(_, s)| s.cache_key.clone()).collect();
+            let cached = self.store.cached_takes(&keys).await?;
+            let (hits, misses): (Vec<_>, Vec<_>) = ready
+                .into_iter()
+                .partition(|(_, spec)| cached.contains_key(&spec.cache_key));
+            let mut reuses = Vec::with_capacity(hits.len());
+            for (node_id, spec) in hits {
+                let take = &cached[&spec.cache_key];
+                let outputs = decode_outputs(&serde_json::from_str(&take.outputs)?)?;
+                events(GenerateEvent::NodeDone {
+                    name: graph.name_of(node_id.as_str()).to_string(),
+                    reused: true,
+                    failed: false,
+                });
+                results.insert(node_id, NodeResult::Reused(outputs));
+                reuses.push(spec);
+            }
+            self.store.record_reuses(reuses).await?;
+            let (nodes, specs): (Vec<NodeId>, Vec<NewExecution>) = misses.into_iter().unzip();
+            let queued = self.store.enqueue_many(specs).await?;
             self.wake_workers.notify_waiters();
-            for (node_id, result) in self.wait_for(pending).await? {
+            let pending = queued
+                .into_iter()
+                .zip(nodes)
+                .map(|(execution, node)| (execution.id, (node, execution.spec.cache_key)))
+                .collect();
+            for (node_id, result) in self.wait_for(pending, &mut finished).await? {
                 let name = graph.name_of(node_id.as_str()).to_string();
                 let failed = !matches!(result, NodeResult::Generated(_));
                 events(GenerateEvent::NodeDone {
@@ -267,6 +260,13 @@ impl Generator {
             },
             &Hashes(hashes),
         )?;
+        // Library assets referenced by parameters (a character's sheet): an edit to one
+        // changes the key of every node that uses it, so the next Generate redoes them.
+        let references = crate::library::reference_fingerprint(
+            self.store.as_ref(),
+            &crate::library::asset_ref_ids(&input.params),
+        )
+        .await?;
         let spec = NewExecution {
             project_id: project_id.to_string(),
             node_id: node_id.as_str().to_string(),
@@ -276,56 +276,132 @@ impl Generator {
             priority: 0,
             request: request_json(plugin, &input),
             // Takes are reused within a project only: their assets belong to it.
-            cache_key: format!("{project_id}:{key}"),
+            cache_key: if references.is_empty() {
+                format!("{project_id}:{key}")
+            } else {
+                format!("{project_id}:{key}:{references}")
+            },
             requested_by: None,
         };
         Ok(spec)
     }
 
-    /// Waits until every pending execution is final and reads its outputs.
+    /// Waits until every pending execution (id → node, cache key) is final. Workers of this
+    /// process announce what they finish; the store is re-read every [`POLL`] (and whenever
+    /// announcements were missed) for executions that workers elsewhere run.
     async fn wait_for(
         &self,
-        mut pending: Vec<(NodeId, String, String)>,
+        mut pending: HashMap<String, (NodeId, String)>,
+        finished: &mut broadcast::Receiver<Arc<Finished>>,
     ) -> anyhow::Result<Vec<(NodeId, NodeResult)>> {
-        let mut done = Vec::new();
+        let mut done = Vec::with_capacity(pending.len());
+        let mut next_poll = tokio::time::Instant::now() + POLL;
+        let mut outage: Option<Instant> = None;
         while !pending.is_empty() {
-            let notified = self.completions.notified();
-            let mut still = Vec::new();
-            for (node_id, execution_id, key) in pending {
-                let execution = self.store.execution(&execution_id).await?;
-                match execution.status {
-                    ExecutionStatus::Succeeded => {
-                        let take = self
-                            .store
-                            .cached_take(&key)
-                            .await?
-                            .context("a finished execution has a take")?;
-                        done.push((
-                            node_id,
-                            NodeResult::Generated(decode_outputs(&serde_json::from_str(
-                                &take.outputs,
-                            )?)?),
-                        ));
+            tokio::select! {
+                event = finished.recv() => match event {
+                    Ok(event) => {
+                        if let Some((node, _)) = pending.remove(&event.execution.id) {
+                            done.push((node, result_of(&event.execution, event.take.as_ref())?));
+                        }
+                        continue;
                     }
-                    ExecutionStatus::Failed | ExecutionStatus::Cancelled => {
-                        let error = execution
-                            .error
-                            .unwrap_or_else(|| execution.status.as_str().to_string());
-                        done.push((node_id, NodeResult::Failed(error)));
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => {
+                        tokio::time::sleep_until(next_poll).await;
                     }
-                    ExecutionStatus::Queued | ExecutionStatus::Running => {
-                        still.push((node_id, execution_id, key))
-                    }
-                }
+                },
+                () = tokio::time::sleep_until(next_poll) => {}
             }
-            pending = still;
-            if !pending.is_empty() {
-                tokio::select! {
-                    () = notified => {}
-                    () = tokio::time::sleep(Duration::from_millis(500)) => {}
+            next_poll = tokio::time::Instant::now() + POLL;
+            match self.poll(&mut pending).await {
+                Ok(finished) => {
+                    outage = None;
+                    done.extend(finished);
+                }
+                // The database went away: workers keep their jobs and retry; wait for it.
+                Err(err) if outage.get_or_insert_with(Instant::now).elapsed() < OUTAGE_PATIENCE => {
+                    tracing::warn!(%err, "cannot read executions; retrying");
+                }
+                Err(err) => {
+                    return Err(err.context(format!(
+                        "the database has not answered for {} s while waiting for {} executions",
+                        OUTAGE_PATIENCE.as_secs(),
+                        pending.len()
+                    )));
                 }
             }
         }
         Ok(done)
     }
+
+    /// Reads the pending executions from the store and takes out those that are final.
+    async fn poll(
+        &self,
+        pending: &mut HashMap<String, (NodeId, String)>,
+    ) -> anyhow::Result<Vec<(NodeId, NodeResult)>> {
+        let ids: Vec<String> = pending.keys().cloned().collect();
+        let finals: Vec<Execution> = self
+            .store
+            .executions(&ids)
+            .await?
+            .into_iter()
+            .filter(|e| e.status.is_final())
+            .collect();
+        let keys: Vec<String> = finals
+            .iter()
+            .filter(|e| e.status == ExecutionStatus::Succeeded)
+            .map(|e| e.spec.cache_key.clone())
+            .collect();
+        let takes = self.store.cached_takes(&keys).await?;
+        let mut done = Vec::with_capacity(finals.len());
+        for execution in finals {
+            let (node, key) = pending.remove(&execution.id).expect("polled a pending id");
+            done.push((node, result_of(&execution, takes.get(&key))?));
+        }
+        Ok(done)
+    }
+}
+
+/// How often the store is re-read for executions run by workers of other processes.
+const POLL: Duration = Duration::from_millis(500);
+/// How long a generation waits for a database that stopped answering before it gives up
+/// (the executions themselves are not lost: workers record them once it is back).
+const OUTAGE_PATIENCE: Duration = Duration::from_secs(60);
+
+/// The result of a final execution (with its take when it succeeded).
+fn result_of(execution: &Execution, take: Option<&Take>) -> anyhow::Result<NodeResult> {
+    Ok(match execution.status {
+        ExecutionStatus::Succeeded => {
+            let take = take.context("a finished execution has a take")?;
+            NodeResult::Generated(decode_outputs(&serde_json::from_str(&take.outputs)?)?)
+        }
+        _ => NodeResult::Failed(
+            execution
+                .error
+                .clone()
+                .unwrap_or_else(|| execution.status.as_str().to_string()),
+        ),
+    })
+}
+
+/// Why `node` cannot run: an upstream node that did not succeed, if any.
+fn upstream_failure(
+    graph: &Graph,
+    node: &NodeId,
+    results: &HashMap<NodeId, NodeResult>,
+) -> Option<String> {
+    let failed = graph
+        .incoming(node.as_str())
+        .map(|edge| &edge.source)
+        .find(|source| {
+            !matches!(
+                results.get(*source),
+                Some(NodeResult::Reused(_) | NodeResult::Generated(_))
+            )
+        })?;
+    Some(format!(
+        "skipped: upstream \"{}\" did not succeed",
+        graph.name_of(failed.as_str())
+    ))
 }

@@ -2,18 +2,21 @@
 //!
 //! - [`PluginSet`] holds the loaded node types.
 //! - [`WorkerPool`] runs in-process workers that claim executions from the store's queue —
-//!   the same queue remote `mdc worker` processes will claim from.
+//!   the same queue remote `mdc worker` processes will claim from — one set per tier, each
+//!   under its [`TierQueue`] (concurrency, timeout, batch, pipeline origins).
 //! - [`Generator`] plans a generation ([`mdc_runtime::schedule::Plan`]), serves what the result
 //!   cache has, queues the rest wave by wave and waits for the takes.
 
 mod generator;
 mod plugin_set;
 mod services;
+mod tiers;
 mod worker;
 
 pub use generator::{GenerateEvent, GenerateReport, Generator, NodeResult};
 pub use plugin_set::PluginSet;
-pub use worker::WorkerPool;
+pub use tiers::TierQueue;
+pub use worker::{Finished, WorkerPool};
 
 /// The JSON kept as an execution's request: the node input and the plugin that serves it.
 pub(crate) fn request_json(

@@ -1,36 +1,58 @@
-//! In-process workers: claim executions from the store's queue, run the plugin, record the take.
+//! In-process workers: claim executions from the store's queue per tier, run the plugin under
+//! the tier's limits, record the take, and announce what finished.
+//!
+//! A worker claims a batch (one for GPU tiers, several for short CPU jobs), renews the
+//! leases of everything it holds in one statement per heartbeat (which is also how it sees a
+//! cancel request), and records finished executions in one transaction per flush. When the
+//! database goes away, claiming retries, finishing retries until the lease would run out, and
+//! what could not be recorded is re-queued by recovery once its lease expires: nothing stays
+//! "running" and nothing is lost but the time to redo it.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use mdc_runtime::plugin::{CallContext, Failure};
+use mdc_runtime::plugin::{CallContext, CancelToken, Failure};
 use mdc_store::objects::ObjectStore;
-use mdc_store::{Execution, Outcome, Store, Tier};
-use serde_json::json;
-use tokio::sync::{Notify, watch};
+use mdc_store::{Execution, Outcome, Store, Take};
+use tokio::sync::{Notify, broadcast, watch};
 
 use super::PluginSet;
 use super::services::ExecutionServices;
+use super::tiers::{TierQueue, estimate_for, usage_json};
 use crate::wire::{decode_input, encode_outputs};
 
 /// How long a claim lasts without renewal; a worker that dies loses its jobs after this.
 const LEASE: Duration = Duration::from_secs(30);
-/// How often a running job renews its lease and flushes progress.
+/// How often a worker renews its leases, sees cancel requests and flushes progress.
 const HEARTBEAT: Duration = Duration::from_millis(500);
 /// How often the pool re-queues jobs whose worker died (lease expired), here or elsewhere.
 const RECOVERY: Duration = Duration::from_secs(10);
 /// Attempts before a job whose workers keep dying is failed instead of re-queued.
 const MAX_ATTEMPTS: i64 = 3;
+/// Finished executions are recorded together at most this long after the first of them.
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// Finished executions announced but not yet read before a listener has to re-read the store.
+const EVENT_BUFFER: usize = 8192;
 
-/// Workers running in this process.
+/// An execution a worker of this process finished and recorded.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The execution as recorded (succeeded, failed or cancelled).
+    pub execution: Execution,
+    /// Its take, when it succeeded.
+    pub take: Option<Take>,
+}
+
+/// Workers running in this process, per tier.
 pub struct WorkerPool {
     stop: Arc<Notify>,
     stopping: Arc<std::sync::atomic::AtomicBool>,
     handles: Vec<tokio::task::JoinHandle<()>>,
     recovery: tokio::task::JoinHandle<()>,
     wake: Arc<Notify>,
-    completed: Arc<Notify>,
+    finished: broadcast::Sender<Arc<Finished>>,
 }
 
 /// What every worker shares.
@@ -40,30 +62,56 @@ struct WorkerContext {
     objects: Arc<dyn ObjectStore>,
     plugins: Arc<PluginSet>,
     http: Option<crate::http_client::HttpClient>,
-    completed: Arc<Notify>,
+    finished: broadcast::Sender<Arc<Finished>>,
+}
+
+/// One worker slot: which queue it serves and under which name it holds leases.
+struct Slot {
+    context: WorkerContext,
+    queue: TierQueue,
+    grants: mdc_runtime::plugin::Grants,
+    worker_id: String,
 }
 
 impl WorkerPool {
-    /// Starts `slots` workers serving `tiers`.
+    /// Starts `queue.concurrency` workers for each tier queue. Fails when a queue's
+    /// configuration is invalid (a malformed pipeline origin).
     pub fn start(
         store: Arc<dyn Store>,
         objects: Arc<dyn ObjectStore>,
         plugins: Arc<PluginSet>,
-        slots: usize,
-        tiers: Vec<Tier>,
+        queues: Vec<TierQueue>,
         name: &str,
-    ) -> WorkerPool {
+    ) -> anyhow::Result<WorkerPool> {
         let wake = Arc::new(Notify::new());
         let stop = Arc::new(Notify::new());
         let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let completed = Arc::new(Notify::new());
+        let (finished, _) = broadcast::channel(EVENT_BUFFER);
+        let needs_http = queues.iter().any(|q| !q.http_origins.is_empty());
         let context = WorkerContext {
             store,
             objects,
             plugins,
-            http: None,
-            completed: completed.clone(),
+            http: needs_http.then(|| {
+                crate::http_client::HttpClient::new(
+                    Duration::from_secs(60),
+                    mdc_runtime::plugin::Limits::default().http_response_bytes,
+                )
+            }),
+            finished: finished.clone(),
         };
+        let mut slots = Vec::new();
+        for queue in queues {
+            let grants = queue.grants().map_err(anyhow::Error::msg)?;
+            for n in 0..queue.concurrency.max(1) {
+                slots.push(Slot {
+                    context: context.clone(),
+                    worker_id: format!("{name}-{}-{}-{n}", std::process::id(), queue.tier.as_str()),
+                    queue: queue.clone(),
+                    grants: grants.clone(),
+                });
+            }
+        }
         // At start-up and then periodically: jobs a crashed process left "running" go back to
         // the queue once their lease has run out (or fail after too many attempts).
         let recovery = {
@@ -77,39 +125,21 @@ impl WorkerPool {
                 }
             })
         };
-        let handles = (0..slots.max(1))
+        let handles = slots
+            .into_iter()
             .map(|slot| {
-                let worker_id = format!("{name}-{}-{slot}", std::process::id());
-                let (context, tiers, wake, stop, stopping) =
-                    (context.clone(), tiers.clone(), wake.clone(), stop.clone(), stopping.clone());
-                tokio::spawn(async move {
-                    while !stopping.load(std::sync::atomic::Ordering::SeqCst) {
-                        match context.store.claim(&worker_id, &tiers, LEASE).await {
-                            Ok(Some(execution)) => run_execution(&context, &worker_id, execution).await,
-                            Ok(None) => {
-                                tokio::select! {
-                                    () = wake.notified() => {}
-                                    () = stop.notified() => {}
-                                    () = tokio::time::sleep(Duration::from_millis(250)) => {}
-                                }
-                            }
-                            Err(err) => {
-                                tracing::warn!(%err, worker = %worker_id, "cannot claim work; retrying");
-                                tokio::time::sleep(Duration::from_secs(1)).await;
-                            }
-                        }
-                    }
-                })
+                let (wake, stop, stopping) = (wake.clone(), stop.clone(), stopping.clone());
+                tokio::spawn(async move { slot.serve(&wake, &stop, &stopping).await })
             })
             .collect();
-        WorkerPool {
+        Ok(WorkerPool {
             recovery,
             stop,
             stopping,
             handles,
             wake,
-            completed,
-        }
+            finished,
+        })
     }
 
     /// Notified when new work is queued, so idle workers claim it at once.
@@ -117,9 +147,9 @@ impl WorkerPool {
         self.wake.clone()
     }
 
-    /// Notified whenever a worker finishes an execution.
-    pub fn completions(&self) -> Arc<Notify> {
-        self.completed.clone()
+    /// Announces every execution this pool finishes; subscribe before queueing.
+    pub fn finished(&self) -> broadcast::Sender<Arc<Finished>> {
+        self.finished.clone()
     }
 
     /// Stops claiming; running executions finish first.
@@ -134,97 +164,259 @@ impl WorkerPool {
     }
 }
 
-async fn run_execution(context: &WorkerContext, worker_id: &str, execution: Execution) {
-    let outcome = match execute(context, worker_id, &execution).await {
-        Ok(outcome) => outcome,
-        Err(err) => Outcome::Failed {
-            error: format!("{err:#}"),
-            usage: "{}".into(),
-        },
-    };
-    if let Err(err) = context
-        .store
-        .finish(&execution.id, worker_id, outcome)
-        .await
-    {
-        tracing::warn!(%err, execution = %execution.id, "cannot record the end of an execution");
-    }
-    context.completed.notify_waiters();
-}
-
-async fn execute(
-    context: &WorkerContext,
-    worker_id: &str,
-    execution: &Execution,
-) -> anyhow::Result<Outcome> {
-    let request: serde_json::Value = serde_json::from_str(&execution.spec.request)
-        .context("the execution's request is not JSON")?;
-    let plugin = context.plugins.require(&execution.spec.plugin_type)?;
-    let input = decode_input(&request["input"]).context("the execution's request is malformed")?;
-    let (progress, mut progress_seen) = watch::channel((0.0f32, String::new()));
-    let services = Arc::new(ExecutionServices {
-        store: context.store.clone(),
-        objects: context.objects.clone(),
-        project_id: execution.spec.project_id.clone(),
-        node_id: execution.spec.node_id.clone(),
-        progress,
-        http: context.http.clone(),
-    });
-    let call = CallContext::new(services);
-    let cancel = call.cancel.clone();
-    let heartbeat = {
-        let store = context.store.clone();
-        let (id, worker) = (execution.id.clone(), worker_id.to_string());
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(HEARTBEAT).await;
-                match store.renew_lease(&id, &worker, LEASE).await {
-                    Ok(current) if current.cancel_requested => cancel.cancel(),
-                    Ok(_) => {}
-                    Err(err) => {
-                        tracing::warn!(%err, "lost the lease; cancelling");
-                        cancel.cancel();
-                        return;
+impl Slot {
+    /// Claims and runs batches until the pool stops.
+    async fn serve(&self, wake: &Notify, stop: &Notify, stopping: &std::sync::atomic::AtomicBool) {
+        let tiers = [self.queue.tier];
+        while !stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            let claimed = self
+                .context
+                .store
+                .claim_many(&self.worker_id, &tiers, LEASE, self.queue.claim_batch)
+                .await;
+            match claimed {
+                Ok(batch) if !batch.is_empty() => self.run_batch(batch).await,
+                Ok(_) => {
+                    tokio::select! {
+                        () = wake.notified() => {}
+                        () = stop.notified() => {}
+                        () = tokio::time::sleep(Duration::from_millis(250)) => {}
                     }
                 }
-                if progress_seen.has_changed().unwrap_or(false) {
-                    let (fraction, message) = progress_seen.borrow_and_update().clone();
-                    let _ = store
-                        .report_progress(&id, &worker, f64::from(fraction), &message)
-                        .await;
+                Err(err) => {
+                    tracing::warn!(%err, worker = %self.worker_id, "cannot claim work; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
-        })
-    };
-    let result = plugin.execute(&input, call).await;
-    heartbeat.abort();
-    Ok(match result {
-        Ok(outcome) => {
-            let report = &outcome.report;
-            let usage = json!({
-                "ms": report.duration.as_secs_f64() * 1000.0,
-                "cpu_ms": report.cpu_charged.as_millis() as u64,
-                "peak_memory_bytes": report.peak_memory_bytes,
-                "output_bytes": report.output_bytes,
-            });
-            Outcome::Succeeded {
-                outputs: encode_outputs(&outcome.value).to_string(),
-                usage: usage.to_string(),
+        }
+    }
+
+    /// Runs a claimed batch in queue order, keeping every held lease alive meanwhile.
+    async fn run_batch(&self, batch: Vec<Execution>) {
+        let held: Arc<Mutex<HashMap<String, CancelToken>>> = Arc::new(Mutex::new(
+            batch
+                .iter()
+                .map(|e| (e.id.clone(), CancelToken::new()))
+                .collect(),
+        ));
+        let current: Arc<Mutex<Option<Current>>> = Arc::new(Mutex::new(None));
+        let heartbeat = tokio::spawn(heartbeat(
+            self.context.store.clone(),
+            self.worker_id.clone(),
+            held.clone(),
+            current.clone(),
+        ));
+        let mut unrecorded: Vec<(String, Outcome)> = Vec::new();
+        let mut first_unrecorded: Option<Instant> = None;
+        for execution in batch {
+            let cancel = held
+                .lock()
+                .expect("held lock")
+                .get(&execution.id)
+                .cloned()
+                .unwrap_or_default();
+            let outcome = if cancel.is_cancelled() {
+                Outcome::Cancelled
+            } else {
+                let (progress, seen) = watch::channel((0.0f32, String::new()));
+                *current.lock().expect("current lock") = Some(Current {
+                    id: execution.id.clone(),
+                    progress: seen,
+                });
+                let outcome = self.execute(&execution, cancel, progress).await;
+                *current.lock().expect("current lock") = None;
+                outcome
+            };
+            unrecorded.push((execution.id.clone(), outcome));
+            let since = *first_unrecorded.get_or_insert_with(Instant::now);
+            if since.elapsed() >= FLUSH_EVERY {
+                self.record(std::mem::take(&mut unrecorded), &held).await;
+                first_unrecorded = None;
             }
         }
-        Err(err) if matches!(err.failure, Failure::Cancelled { .. }) => Outcome::Cancelled,
-        Err(err) => match &err.failure {
-            Failure::Reported(reported)
-                if reported.code == mdc_runtime::plugin::types::ErrorCode::Cancelled =>
+        self.record(unrecorded, &held).await;
+        heartbeat.abort();
+    }
+
+    /// Records finished executions in one transaction and announces them. While the store
+    /// is unreachable it retries, giving up shortly before the leases would expire (recovery
+    /// then re-queues the executions).
+    async fn record(
+        &self,
+        outcomes: Vec<(String, Outcome)>,
+        held: &Mutex<HashMap<String, CancelToken>>,
+    ) {
+        if outcomes.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = outcomes.iter().map(|(id, _)| id.clone()).collect();
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(200);
+        let results = loop {
+            match self
+                .context
+                .store
+                .finish_many(&self.worker_id, outcomes.clone())
+                .await
             {
-                Outcome::Cancelled
+                Ok(results) => break Some(results),
+                Err(err) if started.elapsed() + delay < LEASE - HEARTBEAT * 4 => {
+                    tracing::warn!(%err, worker = %self.worker_id, "cannot record finished executions; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(err) => {
+                    tracing::error!(%err, worker = %self.worker_id, executions = ids.len(),
+                        "cannot record finished executions; they will be re-queued when their leases expire");
+                    break None;
+                }
             }
-            _ => Outcome::Failed {
-                error: err.to_string(),
-                usage: "{}".into(),
+        };
+        {
+            let mut held = held.lock().expect("held lock");
+            for id in &ids {
+                held.remove(id);
+            }
+        }
+        for result in results.into_iter().flatten() {
+            match result {
+                Ok((execution, take)) => {
+                    // Nobody listening is fine: listeners re-read the store.
+                    let _ = self
+                        .context
+                        .finished
+                        .send(Arc::new(Finished { execution, take }));
+                }
+                Err(err) => {
+                    tracing::warn!(%err, worker = %self.worker_id, "a finished execution was not recorded")
+                }
+            }
+        }
+    }
+
+    /// Runs one execution and turns every way it can end into an outcome.
+    async fn execute(
+        &self,
+        execution: &Execution,
+        cancel: CancelToken,
+        progress: watch::Sender<(f32, String)>,
+    ) -> Outcome {
+        let started = Instant::now();
+        let estimate = self
+            .context
+            .plugins
+            .get(&execution.spec.plugin_type)
+            .and_then(|p| estimate_for(p.descriptor(), self.queue.tier).cloned());
+        match self.call(execution, cancel, progress).await {
+            Ok(Ok(outcome)) => Outcome::Succeeded {
+                outputs: encode_outputs(&outcome.value).to_string(),
+                usage: usage_json(estimate.as_ref(), started.elapsed(), Some(&outcome.report)),
             },
-        },
-    })
+            Ok(Err(err)) if is_cancel(&err.failure) => Outcome::Cancelled,
+            Ok(Err(err)) => Outcome::Failed {
+                error: err.to_string(),
+                usage: usage_json(estimate.as_ref(), started.elapsed(), None),
+            },
+            Err(err) => Outcome::Failed {
+                error: format!("{err:#}"),
+                usage: usage_json(None, started.elapsed(), None),
+            },
+        }
+    }
+
+    /// Decodes the request and calls the plugin under the tier's limits and grants.
+    async fn call(
+        &self,
+        execution: &Execution,
+        cancel: CancelToken,
+        progress: watch::Sender<(f32, String)>,
+    ) -> anyhow::Result<
+        Result<
+            mdc_runtime::plugin::CallOutcome<mdc_runtime::plugin::types::NodeOutputs>,
+            mdc_runtime::plugin::CallError,
+        >,
+    > {
+        let request: serde_json::Value = serde_json::from_str(&execution.spec.request)
+            .context("the execution's request is not JSON")?;
+        let plugin = self.context.plugins.require(&execution.spec.plugin_type)?;
+        let mut limits = plugin.limits().clone();
+        limits.wall_time = self.queue.timeout;
+        let plugin = plugin.with_limits(limits);
+        let input =
+            decode_input(&request["input"]).context("the execution's request is malformed")?;
+        let services = Arc::new(ExecutionServices {
+            store: self.context.store.clone(),
+            objects: self.context.objects.clone(),
+            project_id: execution.spec.project_id.clone(),
+            node_id: execution.spec.node_id.clone(),
+            progress,
+            http: self.context.http.clone(),
+        });
+        let mut call = CallContext::new(services).with_grants(self.grants.clone());
+        call.cancel = cancel;
+        Ok(plugin.execute(&input, call).await)
+    }
+}
+
+/// Whether a call ended because it was cancelled (stopped by the host or by itself).
+fn is_cancel(failure: &Failure) -> bool {
+    match failure {
+        Failure::Cancelled { .. } => true,
+        Failure::Reported(reported) => {
+            reported.code == mdc_runtime::plugin::types::ErrorCode::Cancelled
+        }
+        _ => false,
+    }
+}
+
+/// The execution running now and its latest progress.
+struct Current {
+    id: String,
+    progress: watch::Receiver<(f32, String)>,
+}
+
+/// Every [`HEARTBEAT`]: renews the leases of all held executions in one statement, cancels
+/// those a user cancelled or whose lease was lost, and stores the running one's progress.
+async fn heartbeat(
+    store: Arc<dyn Store>,
+    worker_id: String,
+    held: Arc<Mutex<HashMap<String, CancelToken>>>,
+    current: Arc<Mutex<Option<Current>>>,
+) {
+    loop {
+        tokio::time::sleep(HEARTBEAT).await;
+        let ids: Vec<String> = held.lock().expect("held lock").keys().cloned().collect();
+        match store.renew_leases(&worker_id, &ids, LEASE).await {
+            Ok(renewed) => {
+                let held = held.lock().expect("held lock");
+                for (id, cancel) in held.iter() {
+                    match renewed.iter().find(|e| &e.id == id) {
+                        Some(e) if e.cancel_requested => cancel.cancel(),
+                        Some(_) => {}
+                        None => {
+                            tracing::warn!(execution = %id, "lost the lease; cancelling");
+                            cancel.cancel();
+                        }
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(%err, "cannot renew leases; retrying"),
+        }
+        let update = {
+            let mut current = current.lock().expect("current lock");
+            current.as_mut().and_then(|c| {
+                c.progress
+                    .has_changed()
+                    .unwrap_or(false)
+                    .then(|| (c.id.clone(), c.progress.borrow_and_update().clone()))
+            })
+        };
+        if let Some((id, (fraction, message))) = update {
+            let _ = store
+                .report_progress(&id, &worker_id, f64::from(fraction), &message)
+                .await;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -234,7 +426,7 @@ mod tests {
     use mdc_runtime::plugin::types::{NodeInput, ParamEntry, ParamValue, QualityTier};
     use mdc_runtime::plugin::{EngineConfig, PluginEngine};
     use mdc_store::objects::LocalDirStore;
-    use mdc_store::{ExecutionQueue, ExecutionStatus, NewExecution, ProjectStore, SqlStore};
+    use mdc_store::{ExecutionQueue, ExecutionStatus, NewExecution, ProjectStore, SqlStore, Tier};
 
     use super::*;
     use crate::production::request_json;
@@ -305,10 +497,10 @@ mod tests {
             store.clone(),
             objects,
             plugins.clone(),
-            1,
-            vec![Tier::Low],
+            vec![TierQueue::defaults(Tier::Low).with_concurrency(1)],
             "test",
-        );
+        )
+        .unwrap();
         let mut finished = None;
         for _ in 0..100 {
             let current = store.execution(&queued.id).await.unwrap();

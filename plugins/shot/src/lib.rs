@@ -6,6 +6,8 @@
 use frame_kit::{Aspect, FrameContext, Mood, Setting, parse_hex};
 use mdc_sdk::prelude::*;
 use mdc_sdk::serde_json::{Value as Json, json};
+use pipeline_kit::pipeline;
+use pipeline_kit::request::{Function, GenerationRequest, connected_json, string_list};
 
 /// The `shot` node type.
 pub struct Shot;
@@ -74,43 +76,7 @@ pub fn pipeline_for(input: &NodeInput, tier: QualityTier) -> Result<Option<Json>
 
 /// Names of the connected characters (a JSON `name`, or plain text).
 pub fn character_names(input: &NodeInput) -> Vec<String> {
-    input
-        .connected("characters")
-        .iter()
-        .filter_map(|c| match &c.value {
-            Value::Text(t) => Some(t.trim().to_owned()),
-            Value::Json(j) => mdc_sdk::serde_json::from_str::<Json>(j).ok().and_then(|v| {
-                v.get("name")
-                    .and_then(Json::as_str)
-                    .map(|n| n.trim().to_owned())
-            }),
-            _ => None,
-        })
-        .filter(|n| !n.is_empty())
-        .collect()
-}
-
-/// The connected JSON on port `port` (the first value), or `null`.
-fn connected_json(input: &NodeInput, port: &str) -> Json {
-    input
-        .connected_value(port)
-        .and_then(Value::as_json)
-        .and_then(|j| mdc_sdk::serde_json::from_str(j).ok())
-        .unwrap_or(Json::Null)
-}
-
-/// A list field that may be a JSON array of strings or comma-separated text.
-fn string_list(value: &Json) -> Vec<String> {
-    match value {
-        Json::Array(items) => items
-            .iter()
-            .filter_map(Json::as_str)
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        Json::String(s) => mdc_sdk::library::comma_list(s),
-        _ => Vec::new(),
-    }
+    pipeline_kit::request::character_names(input, "characters")
 }
 
 /// The aspect chosen (16:9 when unset or unknown).
@@ -174,29 +140,75 @@ fn draft(input: &NodeInput) -> Result<NodeOutputs, NodeError> {
     let id = host::write_output("image/png", &png).map_err(NodeError::failed)?;
     host::progress(1.0, "done");
     let image = AssetRef::new(&id, "image/png");
+    let summary = format!(
+        "Draft frame {}×{}{}",
+        canvas.width(),
+        canvas.height(),
+        shot_label(&ctx)
+    );
+    Ok(take_outputs(input, &ctx, image, summary))
+}
+
+/// ` · 1.3`, or nothing when the shot has no number.
+fn shot_label(ctx: &FrameContext) -> String {
+    if ctx.shot.is_empty() {
+        String::new()
+    } else {
+        format!(" · {}", ctx.shot)
+    }
+}
+
+/// The outputs of a take: the image and the shot's JSON
+/// (`{scene, shot, prompt, tier, seed, image: {id, mime}, characters, aspect}`).
+fn take_outputs(
+    input: &NodeInput,
+    ctx: &FrameContext,
+    image: AssetRef,
+    summary: String,
+) -> NodeOutputs {
     let shot = json!({
         "scene": ctx.scene,
         "shot": ctx.shot,
         "prompt": ctx.prompt,
         "tier": input.tier.as_str(),
         "seed": input.seed,
-        "image": {"id": id, "mime": "image/png"},
+        "image": {"id": image.id, "mime": image.mime},
         "characters": ctx.characters,
         "aspect": ctx.aspect.as_str(),
     });
-    let label = if ctx.shot.is_empty() {
-        String::new()
-    } else {
-        format!(" · {}", ctx.shot)
-    };
-    Ok(NodeOutputs::new()
+    NodeOutputs::new()
         .with("image", image)
         .with("shot", shot)
-        .summary(format!(
-            "Draft frame {}×{}{label}",
-            canvas.width(),
-            canvas.height()
-        )))
+        .summary(summary)
+}
+
+/// Renders the shot on the tier's GPU pipeline: the prompt composed from the same context
+/// as the draft (prompt, cast, environment, style), the frame size from the aspect and the
+/// tier, the execution's seed.
+fn generate(
+    input: &NodeInput,
+    tier: QualityTier,
+    pipeline: &Json,
+) -> Result<NodeOutputs, NodeError> {
+    let request = GenerationRequest::from_shot(input, Function::CreateImage);
+    let generated = pipeline::run(pipeline, &request)?;
+    let Some(take) = generated.first().cloned() else {
+        return Err(NodeError::failed(format!(
+            "{} finished without an image",
+            generated.backend
+        )));
+    };
+    let ctx = frame_context(input);
+    let summary = format!(
+        "{} take {}×{}{} from {}{}",
+        tier_name(tier),
+        request.width,
+        request.height,
+        shot_label(&ctx),
+        generated.backend,
+        generated.notes_text()
+    );
+    Ok(take_outputs(input, &ctx, take, summary))
 }
 
 impl Node for Shot {
@@ -271,7 +283,11 @@ impl Node for Shot {
                         tier_name(input.tier)
                     ),
                 )),
-                Ok(Some(_)) => {}
+                Ok(Some(config)) => found.extend(
+                    pipeline::check(&config, input.tier)
+                        .into_iter()
+                        .map(|problem| Diagnostic::error("pipelines", problem)),
+                ),
                 Err(e) => found.push(Diagnostic::error("pipelines", e.message)),
             }
         }
@@ -285,20 +301,7 @@ impl Node for Shot {
                 let Some(pipeline) = pipeline_for(&input, tier)? else {
                     return Err(no_pipeline_error(tier));
                 };
-                let kind = pipeline
-                    .get("kind")
-                    .and_then(Json::as_str)
-                    .unwrap_or("")
-                    .trim();
-                if kind.is_empty() {
-                    return Err(NodeError::invalid_input(format!(
-                        "the {} pipeline has no `kind` (comfyui, wan2gp or function-runner)",
-                        tier.as_str()
-                    )));
-                }
-                Err(NodeError::backend_unavailable(format!(
-                    "pipeline routing for kind {kind} is not available in this plugin version"
-                )))
+                generate(&input, tier, &pipeline)
             }
         }
     }

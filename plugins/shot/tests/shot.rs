@@ -192,22 +192,28 @@ fn higher_tiers_need_a_pipeline() {
         .execute::<Shot>(
             harbour()
                 .tier(QualityTier::Standard)
-                .param("pipelines", only_high.clone()),
+                .param("pipelines", only_high),
         )
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::Unsupported);
 
+    // Configured but not running: the backend is named.
+    let comfy = json!({"standard": {"kind": "comfyui", "endpoint": "http://127.0.0.1:8188",
+        "workflow": {"6": {"class_type": "CLIPTextEncode", "inputs": {"text": ""}}}}});
     let err = host
         .execute::<Shot>(
             harbour()
-                .tier(QualityTier::High)
-                .param("pipelines", only_high),
+                .tier(QualityTier::Standard)
+                .param("pipelines", comfy),
         )
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::BackendUnavailable);
-    assert_eq!(
-        err.message,
-        "pipeline routing for kind wan2gp is not available in this plugin version"
+    assert!(
+        err.message.starts_with(
+            "queueing the workflow: ComfyUI at http://127.0.0.1:8188 could not be reached"
+        ),
+        "{}",
+        err.message
     );
 
     let err = host
@@ -218,8 +224,13 @@ fn higher_tiers_need_a_pipeline() {
         )
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert!(err.message.contains("no “kind”"), "{}", err.message);
     assert!(host.outputs().is_empty());
-    assert!(host.http_requests().is_empty());
+    assert_eq!(
+        host.http_requests().len(),
+        1,
+        "only the unreachable ComfyUI was asked"
+    );
 }
 
 #[test]

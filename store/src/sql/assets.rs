@@ -1,5 +1,7 @@
 //! The asset library.
 
+use sqlx::Row;
+
 use super::SqlStore;
 use super::rows::{ASSET_COLUMNS, asset, found};
 use crate::model::*;
@@ -113,5 +115,16 @@ impl AssetStore for SqlStore {
         .fetch_optional(self.pool())
         .await?;
         asset(&found(row, "asset", id)?)
+    }
+
+    async fn assets_using_object(&self, object_key: &str) -> Result<u64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS users FROM assets WHERE object_key = $1 OR thumbnail_key = $1",
+        )
+        .bind(object_key)
+        .fetch_one(self.pool())
+        .await?;
+        let users: i64 = row.try_get("users")?;
+        Ok(users.max(0) as u64)
     }
 }

@@ -5,6 +5,7 @@
 //! claim the same job and never wait on each other; SQLite has a single writer, which gives the
 //! same guarantee in one process.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sqlx::Row;
@@ -15,50 +16,144 @@ use crate::model::*;
 use crate::traits::ExecutionQueue;
 use crate::{Result, StoreError, new_id, now_millis};
 
+/// Ids bound per `IN (…)` list: far below SQLite's and PostgreSQL's parameter limits.
+const ID_CHUNK: usize = 500;
+
 fn lease_end(lease: Duration) -> i64 {
     now_millis() + lease.as_millis() as i64
 }
 
+/// `$first, $first+1, …` for `count` parameters.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Ends one running execution inside `tx`; `None` when `worker_id` does not hold it.
+async fn finish_one(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    worker_id: &str,
+    outcome: Outcome,
+) -> Result<Option<(Execution, Option<Take>)>> {
+    let now = now_millis();
+    let (status, error, usage) = match &outcome {
+        Outcome::Succeeded { usage, .. } => (ExecutionStatus::Succeeded, None, usage.clone()),
+        Outcome::Failed { error, usage } => {
+            (ExecutionStatus::Failed, Some(error.clone()), usage.clone())
+        }
+        Outcome::Cancelled => (
+            ExecutionStatus::Cancelled,
+            Some("cancelled".to_string()),
+            "{}".to_string(),
+        ),
+    };
+    let row = sqlx::query(sql!(
+        "UPDATE node_executions
+         SET status = $1, error = $2, usage = $3, finished_at = $4, lease_expires_at = NULL,
+             progress = CASE WHEN $1 = 'succeeded' THEN 1 ELSE progress END
+         WHERE id = $5 AND worker_id = $6 AND status = 'running' RETURNING {EXECUTION_COLUMNS}"
+    ))
+    .bind(status.as_str())
+    .bind(error)
+    .bind(usage)
+    .bind(now)
+    .bind(id)
+    .bind(worker_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let finished = execution(&row)?;
+    let Outcome::Succeeded { outputs, .. } = outcome else {
+        return Ok(Some((finished, None)));
+    };
+    let row = sqlx::query(sql!(
+        "INSERT INTO takes ({TAKE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TAKE_COLUMNS}"
+    ))
+    .bind(new_id())
+    .bind(id)
+    .bind(&finished.spec.project_id)
+    .bind(&finished.spec.node_id)
+    .bind(outputs)
+    .bind(&finished.spec.request)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    let new_take = take(&row)?;
+    sqlx::query(
+        "INSERT INTO result_cache (cache_key, take_id, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (cache_key) DO UPDATE SET take_id = excluded.take_id, created_at = excluded.created_at",
+    )
+    .bind(&finished.spec.cache_key)
+    .bind(&new_take.id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Some((finished, Some(new_take))))
+}
+
 impl SqlStore {
-    async fn insert_execution(
+    /// Inserts executions in one transaction; a missing project fails the whole batch.
+    async fn insert_executions(
         &self,
-        spec: &NewExecution,
+        specs: &[NewExecution],
         status: ExecutionStatus,
         reused: bool,
-    ) -> Result<Execution> {
+    ) -> Result<Vec<Execution>> {
         let now = now_millis();
         let finished = status.is_final().then_some(now);
-        let row = sqlx::query(sql!(
+        let progress = if status == ExecutionStatus::Succeeded {
+            1.0
+        } else {
+            0.0
+        };
+        let statement = sql!(
             "INSERT INTO node_executions (id, project_id, node_id, plugin_type, plugin_version, tier, priority, status,
                  request, cache_key, requested_by, progress, reused, enqueued_at, started_at, finished_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              RETURNING {EXECUTION_COLUMNS}"
-        ))
-        .bind(new_id())
-        .bind(&spec.project_id)
-        .bind(&spec.node_id)
-        .bind(&spec.plugin_type)
-        .bind(&spec.plugin_version)
-        .bind(spec.tier.as_str())
-        .bind(spec.priority)
-        .bind(status.as_str())
-        .bind(&spec.request)
-        .bind(&spec.cache_key)
-        .bind(&spec.requested_by)
-        .bind(if status == ExecutionStatus::Succeeded { 1.0 } else { 0.0 })
-        .bind(reused)
-        .bind(now)
-        .bind(finished)
-        .bind(finished)
-        .fetch_one(self.pool())
-        .await
-        .map_err(|err| match StoreError::from(err) {
-            StoreError::Invalid(message) if message.contains("does not exist") || message.contains("FOREIGN") => {
-                StoreError::NotFound { what: "project", id: spec.project_id.clone() }
-            }
-            other => other,
-        })?;
-        execution(&row)
+        );
+        let mut tx = self.pool().begin().await?;
+        let mut inserted = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let row = sqlx::query(sqlx::AssertSqlSafe(statement.0.as_str()))
+                .bind(new_id())
+                .bind(&spec.project_id)
+                .bind(&spec.node_id)
+                .bind(&spec.plugin_type)
+                .bind(&spec.plugin_version)
+                .bind(spec.tier.as_str())
+                .bind(spec.priority)
+                .bind(status.as_str())
+                .bind(&spec.request)
+                .bind(&spec.cache_key)
+                .bind(&spec.requested_by)
+                .bind(progress)
+                .bind(reused)
+                .bind(now)
+                .bind(finished)
+                .bind(finished)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|err| match StoreError::from(err) {
+                    StoreError::Invalid(message)
+                        if message.contains("does not exist") || message.contains("FOREIGN") =>
+                    {
+                        StoreError::NotFound {
+                            what: "project",
+                            id: spec.project_id.clone(),
+                        }
+                    }
+                    other => other,
+                })?;
+            inserted.push(execution(&row)?);
+        }
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     /// The updated execution, or a conflict explained from its current status.
@@ -95,12 +190,30 @@ impl SqlStore {
 #[async_trait::async_trait]
 impl ExecutionQueue for SqlStore {
     async fn enqueue(&self, spec: NewExecution) -> Result<Execution> {
-        self.insert_execution(&spec, ExecutionStatus::Queued, false)
+        let mut queued = self
+            .insert_executions(std::slice::from_ref(&spec), ExecutionStatus::Queued, false)
+            .await?;
+        Ok(queued.remove(0))
+    }
+
+    async fn enqueue_many(&self, specs: Vec<NewExecution>) -> Result<Vec<Execution>> {
+        self.insert_executions(&specs, ExecutionStatus::Queued, false)
             .await
     }
 
     async fn record_reuse(&self, spec: NewExecution, _take: &Take) -> Result<Execution> {
-        self.insert_execution(&spec, ExecutionStatus::Succeeded, true)
+        let mut reused = self
+            .insert_executions(
+                std::slice::from_ref(&spec),
+                ExecutionStatus::Succeeded,
+                true,
+            )
+            .await?;
+        Ok(reused.remove(0))
+    }
+
+    async fn record_reuses(&self, specs: Vec<NewExecution>) -> Result<Vec<Execution>> {
+        self.insert_executions(&specs, ExecutionStatus::Succeeded, true)
             .await
     }
 
@@ -110,34 +223,60 @@ impl ExecutionQueue for SqlStore {
         tiers: &[Tier],
         lease: Duration,
     ) -> Result<Option<Execution>> {
-        if tiers.is_empty() {
-            return Ok(None);
+        Ok(self
+            .claim_many(worker_id, tiers, lease, 1)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn claim_many(
+        &self,
+        worker_id: &str,
+        tiers: &[Tier],
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<Execution>> {
+        if tiers.is_empty() || limit == 0 {
+            return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (0..tiers.len()).map(|i| format!("${}", i + 4)).collect();
-        let lock = match self.backend() {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
+        let pick = format!(
+            "SELECT id FROM node_executions WHERE status = 'queued' AND tier IN ({})
+             ORDER BY priority DESC, enqueued_at, id LIMIT $4",
+            placeholders(5, tiers.len())
+        );
+        // PostgreSQL: the pick runs once, as an init plan, and skips rows other workers are
+        // claiming (an `IN (…)` semi-join may re-run it and lose rows). SQLite has one writer.
+        let chosen = match self.backend() {
+            Backend::Postgres => format!("id = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED))"),
+            Backend::Sqlite => format!("id IN ({pick})"),
         };
         let sql = format!(
             "UPDATE node_executions
              SET status = 'running', worker_id = $1, lease_expires_at = $2, started_at = $3,
                  attempts = attempts + 1, progress = 0, progress_message = ''
-             WHERE id = (SELECT id FROM node_executions
-                         WHERE status = 'queued' AND tier IN ({})
-                         ORDER BY priority DESC, enqueued_at, id LIMIT 1 {lock})
-               AND status = 'queued'
-             RETURNING {EXECUTION_COLUMNS}",
-            placeholders.join(", ")
+             WHERE {chosen} AND status = 'queued'
+             RETURNING {EXECUTION_COLUMNS}"
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(worker_id)
             .bind(lease_end(lease))
-            .bind(now_millis());
+            .bind(now_millis())
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
         for tier in tiers {
             query = query.bind(tier.as_str());
         }
-        let row = query.fetch_optional(self.pool()).await?;
-        row.as_ref().map(execution).transpose()
+        let rows = query.fetch_all(self.pool()).await?;
+        let mut claimed = rows.iter().map(execution).collect::<Result<Vec<_>>>()?;
+        // RETURNING gives no order; run them in queue order.
+        claimed.sort_by(|a, b| {
+            b.spec
+                .priority
+                .cmp(&a.spec.priority)
+                .then(a.enqueued_at.cmp(&b.enqueued_at))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(claimed)
     }
 
     async fn renew_lease(&self, id: &str, worker_id: &str, lease: Duration) -> Result<Execution> {
@@ -154,6 +293,34 @@ impl ExecutionQueue for SqlStore {
             Some(row) => execution(&row),
             None => Err(self.not_running_error(id, worker_id).await),
         }
+    }
+
+    async fn renew_leases(
+        &self,
+        worker_id: &str,
+        ids: &[String],
+        lease: Duration,
+    ) -> Result<Vec<Execution>> {
+        let until = lease_end(lease);
+        let mut renewed = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ID_CHUNK) {
+            let sql = format!(
+                "UPDATE node_executions SET lease_expires_at = $1
+                 WHERE worker_id = $2 AND status = 'running' AND id IN ({})
+                 RETURNING {EXECUTION_COLUMNS}",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(until)
+                .bind(worker_id);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                renewed.push(execution(&row)?);
+            }
+        }
+        Ok(renewed)
     }
 
     async fn report_progress(
@@ -190,66 +357,31 @@ impl ExecutionQueue for SqlStore {
         worker_id: &str,
         outcome: Outcome,
     ) -> Result<(Execution, Option<Take>)> {
-        let now = now_millis();
-        let (status, error, usage) = match &outcome {
-            Outcome::Succeeded { usage, .. } => (ExecutionStatus::Succeeded, None, usage.clone()),
-            Outcome::Failed { error, usage } => {
-                (ExecutionStatus::Failed, Some(error.clone()), usage.clone())
-            }
-            Outcome::Cancelled => (
-                ExecutionStatus::Cancelled,
-                Some("cancelled".to_string()),
-                "{}".to_string(),
-            ),
-        };
+        self.finish_many(worker_id, vec![(id.to_string(), outcome)])
+            .await?
+            .remove(0)
+    }
+
+    async fn finish_many(
+        &self,
+        worker_id: &str,
+        outcomes: Vec<(String, Outcome)>,
+    ) -> Result<Vec<Result<(Execution, Option<Take>)>>> {
         let mut tx = self.pool().begin().await?;
-        let row = sqlx::query(sql!(
-            "UPDATE node_executions
-             SET status = $1, error = $2, usage = $3, finished_at = $4, lease_expires_at = NULL,
-                 progress = CASE WHEN $1 = 'succeeded' THEN 1 ELSE progress END
-             WHERE id = $5 AND worker_id = $6 AND status = 'running' RETURNING {EXECUTION_COLUMNS}"
-        ))
-        .bind(status.as_str())
-        .bind(error)
-        .bind(usage)
-        .bind(now)
-        .bind(id)
-        .bind(worker_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            drop(tx);
-            return Err(self.not_running_error(id, worker_id).await);
-        };
-        let finished = execution(&row)?;
-        let mut stored_take = None;
-        if let Outcome::Succeeded { outputs, .. } = outcome {
-            let row = sqlx::query(sql!(
-                "INSERT INTO takes ({TAKE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TAKE_COLUMNS}"
-            ))
-            .bind(new_id())
-            .bind(id)
-            .bind(&finished.spec.project_id)
-            .bind(&finished.spec.node_id)
-            .bind(outputs)
-            .bind(&finished.spec.request)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            let new_take = take(&row)?;
-            sqlx::query(
-                "INSERT INTO result_cache (cache_key, take_id, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (cache_key) DO UPDATE SET take_id = excluded.take_id, created_at = excluded.created_at",
-            )
-            .bind(&finished.spec.cache_key)
-            .bind(&new_take.id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            stored_take = Some(new_take);
+        let mut finished = Vec::with_capacity(outcomes.len());
+        for (id, outcome) in outcomes {
+            let result = finish_one(&mut tx, &id, worker_id, outcome).await?;
+            finished.push((id, result));
         }
         tx.commit().await?;
-        Ok((finished, stored_take))
+        let mut results = Vec::with_capacity(finished.len());
+        for (id, result) in finished {
+            results.push(match result {
+                Some(done) => Ok(done),
+                None => Err(self.not_running_error(&id, worker_id).await),
+            });
+        }
+        Ok(results)
     }
 
     async fn cancel(&self, id: &str) -> Result<Execution> {
@@ -318,6 +450,24 @@ impl ExecutionQueue for SqlStore {
         .fetch_optional(self.pool())
         .await?;
         execution(&found(row, "execution", id)?)
+    }
+
+    async fn executions(&self, ids: &[String]) -> Result<Vec<Execution>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ID_CHUNK) {
+            let sql = format!(
+                "SELECT {EXECUTION_COLUMNS} FROM node_executions WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                found.push(execution(&row)?);
+            }
+        }
+        Ok(found)
     }
 
     async fn node_executions(
@@ -404,13 +554,62 @@ impl ExecutionQueue for SqlStore {
     }
 
     async fn cached_take(&self, cache_key: &str) -> Result<Option<Take>> {
-        let row = sqlx::query(
-            "SELECT t.id, t.execution_id, t.project_id, t.node_id, t.outputs, t.provenance, t.created_at
-             FROM result_cache c JOIN takes t ON t.id = c.take_id WHERE c.cache_key = $1",
-        )
-        .bind(cache_key)
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(take).transpose()
+        let mut found = self.cached_takes(&[cache_key.to_string()]).await?;
+        Ok(found.remove(cache_key))
+    }
+
+    async fn cached_takes(&self, cache_keys: &[String]) -> Result<HashMap<String, Take>> {
+        let mut found = HashMap::with_capacity(cache_keys.len());
+        for chunk in cache_keys.chunks(ID_CHUNK) {
+            let sql = format!(
+                "SELECT c.cache_key, t.id, t.execution_id, t.project_id, t.node_id, t.outputs, t.provenance, t.created_at
+                 FROM result_cache c JOIN takes t ON t.id = c.take_id WHERE c.cache_key IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for key in chunk {
+                query = query.bind(key);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                found.insert(row.try_get("cache_key")?, take(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn tier_usage(&self, project_id: &str) -> Result<Vec<TierUsage>> {
+        let cost = match self.backend() {
+            Backend::Sqlite => "CAST(json_extract(usage, '$.cost_milli') AS INTEGER)",
+            Backend::Postgres => "CAST(CAST(usage AS jsonb) ->> 'cost_milli' AS BIGINT)",
+        };
+        let sql = format!(
+            "SELECT tier,
+                 CAST(SUM(CASE WHEN reused = $2 OR started_at IS NULL THEN 0 ELSE 1 END) AS BIGINT) AS runs,
+                 CAST(SUM(CASE WHEN reused = $2 THEN 1 ELSE 0 END) AS BIGINT) AS reused_count,
+                 CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed,
+                 CAST(SUM(CASE WHEN reused = $2 OR started_at IS NULL OR finished_at IS NULL THEN 0
+                               ELSE finished_at - started_at END) AS BIGINT) AS wall_ms,
+                 CAST(SUM(CASE WHEN reused = $2 THEN 0 ELSE COALESCE({cost}, 0) END) AS BIGINT) AS cost_milli
+             FROM node_executions WHERE project_id = $1 GROUP BY tier ORDER BY tier"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(project_id)
+            .bind(true)
+            .fetch_all(self.pool())
+            .await?;
+        let mut usage = Vec::with_capacity(rows.len());
+        for row in rows {
+            let tier: String = row.try_get("tier")?;
+            usage.push(TierUsage {
+                tier: Tier::parse(&tier)
+                    .ok_or_else(|| StoreError::Database(format!("unknown tier {tier:?}")))?,
+                runs: row.try_get("runs")?,
+                reused: row.try_get("reused_count")?,
+                failed: row.try_get("failed")?,
+                wall_ms: row.try_get("wall_ms")?,
+                cost_milli: row.try_get("cost_milli")?,
+            });
+        }
+        Ok(usage)
     }
 }

@@ -300,6 +300,79 @@ pub async fn assets_round_trip_and_refuse_bad_input(store: &SqlStore) {
     );
 }
 
+pub async fn object_users_count_bytes_and_thumbnails_across_projects(store: &SqlStore) {
+    let first = project(store).await;
+    let second = project(store).await;
+    let shared = NewAsset {
+        project_id: first.id.clone(),
+        kind: "image".into(),
+        name: "Harbour at dusk".into(),
+        mime: "image/png".into(),
+        size: 10,
+        sha256: "cd".repeat(32),
+        object_key: "objects/cd/shared".into(),
+        thumbnail_key: Some("objects/ef/thumb".into()),
+        fields: "{}".into(),
+    };
+    assert_eq!(
+        store
+            .assets_using_object("objects/cd/shared")
+            .await
+            .unwrap(),
+        0
+    );
+    let a = store.insert_asset(shared.clone()).await.unwrap();
+    let b = store
+        .insert_asset(NewAsset {
+            project_id: second.id.clone(),
+            thumbnail_key: None,
+            ..shared.clone()
+        })
+        .await
+        .unwrap();
+    // A third asset whose bytes are the others' thumbnail.
+    let c = store
+        .insert_asset(NewAsset {
+            object_key: "objects/ef/thumb".into(),
+            thumbnail_key: None,
+            ..shared
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .assets_using_object("objects/cd/shared")
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store.assets_using_object("objects/ef/thumb").await.unwrap(),
+        2
+    );
+    store.delete_asset(&a.id).await.unwrap();
+    store.delete_asset(&c.id).await.unwrap();
+    assert_eq!(
+        store
+            .assets_using_object("objects/cd/shared")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.assets_using_object("objects/ef/thumb").await.unwrap(),
+        0
+    );
+    store.delete_asset(&b.id).await.unwrap();
+    assert_eq!(
+        store
+            .assets_using_object("objects/cd/shared")
+            .await
+            .unwrap(),
+        0
+    );
+}
+
 pub async fn queue_serves_priority_then_age_per_tier(store: &SqlStore) {
     let project = project(store).await;
     let first = store
@@ -631,4 +704,164 @@ pub async fn a_closed_database_reports_unavailable(store: &SqlStore) {
     store.close().await;
     let err = store.project(&project.id).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+}
+
+pub async fn batches_enqueue_claim_renew_and_finish_in_queue_order(store: &SqlStore) {
+    let project = project(store).await;
+    let specs: Vec<NewExecution> = (0..5)
+        .map(|n| job(&project, &format!("b{n}"), Tier::Low, n % 2))
+        .collect();
+    let queued = store.enqueue_many(specs.clone()).await.unwrap();
+    assert_eq!(queued.len(), 5);
+    assert!(queued.iter().all(|e| e.status == ExecutionStatus::Queued));
+
+    // Priority 1 first (b1, b3), then the oldest priority 0 (b0).
+    let claimed = store.claim_many("w", &[Tier::Low], LEASE, 3).await.unwrap();
+    let nodes: Vec<&str> = claimed.iter().map(|e| e.spec.node_id.as_str()).collect();
+    assert_eq!(nodes, ["b1", "b3", "b0"]);
+    assert!(claimed.iter().all(|e| e.worker_id.as_deref() == Some("w")));
+    let rest = store
+        .claim_many("v", &[Tier::Low], LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 2, "the other two, to the other worker");
+    assert!(
+        store
+            .claim_many("v", &[Tier::Low], LEASE, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Renewing names only what the worker still holds.
+    let mut ids: Vec<String> = claimed.iter().map(|e| e.id.clone()).collect();
+    ids.push(rest[0].id.clone());
+    store.cancel(&claimed[0].id).await.unwrap();
+    let renewed = store.renew_leases("w", &ids, LEASE).await.unwrap();
+    assert_eq!(renewed.len(), 3);
+    let flagged = renewed.iter().find(|e| e.id == claimed[0].id).unwrap();
+    assert!(flagged.cancel_requested);
+
+    // One transaction: the two held jobs finish, the one held by `v` is a conflict.
+    let outcomes = vec![
+        (
+            claimed[1].id.clone(),
+            Outcome::Succeeded {
+                outputs: "{}".into(),
+                usage: r#"{"cost_milli":5}"#.into(),
+            },
+        ),
+        (rest[0].id.clone(), Outcome::Cancelled),
+        (
+            claimed[2].id.clone(),
+            Outcome::Failed {
+                error: "boom".into(),
+                usage: "{}".into(),
+            },
+        ),
+    ];
+    let results = store.finish_many("w", outcomes).await.unwrap();
+    let (done, take) = results[0].as_ref().unwrap();
+    assert_eq!(done.status, ExecutionStatus::Succeeded);
+    assert!(take.is_some());
+    assert!(matches!(results[1], Err(StoreError::Conflict(_))));
+    assert_eq!(
+        results[2].as_ref().unwrap().0.status,
+        ExecutionStatus::Failed
+    );
+    let still = store.execution(&rest[0].id).await.unwrap();
+    assert_eq!(still.status, ExecutionStatus::Running, "not finished by w");
+
+    let all: Vec<String> = queued.iter().map(|e| e.id.clone()).collect();
+    let mut fetched = store.executions(&all).await.unwrap();
+    fetched.sort_by(|a, b| a.spec.node_id.cmp(&b.spec.node_id));
+    assert_eq!(fetched.len(), 5);
+    assert_eq!(fetched[3].status, ExecutionStatus::Succeeded, "b3");
+
+    let keys = vec![specs[3].cache_key.clone(), specs[0].cache_key.clone()];
+    let cached = store.cached_takes(&keys).await.unwrap();
+    assert_eq!(cached.len(), 1, "only b3 succeeded");
+    assert_eq!(cached[&specs[3].cache_key].node_id, "b3");
+
+    let reused = store.record_reuses(vec![specs[3].clone()]).await.unwrap();
+    assert!(reused[0].reused && reused[0].status == ExecutionStatus::Succeeded);
+
+    // A batch naming a missing project writes nothing.
+    let mut broken = specs.clone();
+    broken[1].project_id = "no-such-project".into();
+    assert!(matches!(
+        store.enqueue_many(broken).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        store
+            .node_executions(&project.id, "b0", Page::default())
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the failed batch left no rows"
+    );
+}
+
+pub async fn tier_usage_counts_runs_reuses_failures_and_cost(store: &SqlStore) {
+    let project = project(store).await;
+    let other = self::project(store).await;
+    store
+        .enqueue_many(vec![
+            job(&project, "a", Tier::Standard, 0),
+            job(&project, "b", Tier::Standard, 0),
+            job(&other, "c", Tier::Standard, 0),
+        ])
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_many("w", &[Tier::Standard], LEASE, 3)
+        .await
+        .unwrap();
+    let outcomes = claimed
+        .iter()
+        .map(|e| {
+            let outcome = if e.spec.node_id == "b" {
+                Outcome::Failed {
+                    error: "backend down".into(),
+                    usage: r#"{"cost_milli":250}"#.into(),
+                }
+            } else {
+                Outcome::Succeeded {
+                    outputs: "{}".into(),
+                    usage: r#"{"ms":3,"cost_milli":1000}"#.into(),
+                }
+            };
+            (e.id.clone(), outcome)
+        })
+        .collect();
+    store.finish_many("w", outcomes).await.unwrap();
+    store
+        .record_reuses(vec![job(&project, "a", Tier::Standard, 0)])
+        .await
+        .unwrap();
+    store
+        .enqueue(job(&project, "d", Tier::Low, 0))
+        .await
+        .unwrap();
+
+    let usage = store.tier_usage(&project.id).await.unwrap();
+    let standard = usage.iter().find(|u| u.tier == Tier::Standard).unwrap();
+    assert_eq!(
+        (
+            standard.runs,
+            standard.reused,
+            standard.failed,
+            standard.cost_milli
+        ),
+        (2, 1, 1, 1250)
+    );
+    assert!(standard.wall_ms >= 0);
+    let low = usage.iter().find(|u| u.tier == Tier::Low).unwrap();
+    assert_eq!(
+        (low.runs, low.reused, low.cost_milli),
+        (0, 0, 0),
+        "still queued"
+    );
 }

@@ -38,6 +38,7 @@ conformance!(
     concurrent_graph_saves_get_distinct_versions,
     graph_lease_is_exclusive_until_it_expires,
     assets_round_trip_and_refuse_bad_input,
+    object_users_count_bytes_and_thumbnails_across_projects,
     queue_serves_priority_then_age_per_tier,
     claims_are_exclusive_under_concurrency,
     priority_changes_move_queue_position,
@@ -47,4 +48,6 @@ conformance!(
     expired_leases_are_requeued_then_failed,
     migrations_are_idempotent,
     a_closed_database_reports_unavailable,
+    batches_enqueue_claim_renew_and_finish_in_queue_order,
+    tier_usage_counts_runs_reuses_failures_and_cost,
 );

@@ -1,0 +1,370 @@
+//! The `comfyui` node run by `mdc plugin run` against the fake ComfyUI.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+
+use crate::fake_comfyui::{
+    FakeComfyUi, Fault, Options, default_workflow, ui_format_workflow, workflow_with_load_image,
+};
+use crate::support::{
+    assert_failure, assert_success, asset_bytes, eventually, interrupt, output_values,
+    outputs_json, plugin_path, png_bytes, printed, run_command, run_plugin, spawn_plugin,
+    validate_plugin,
+};
+
+/// Parameters of a comfyui node pointed at `fake`.
+fn params(fake: &FakeComfyUi, workflow: Json) -> Json {
+    json!({"endpoint": fake.url(), "workflow": workflow, "prompt": "a lighthouse in a storm"})
+}
+
+#[test]
+fn generates_the_png_comfyui_made_for_the_seed_and_reports_the_queue() {
+    let fake = FakeComfyUi::start();
+    let out = tempfile::tempdir().unwrap();
+    // Someone else's job is queued first; ours waits behind it until the GPU is free.
+    fake.pause();
+    fake.occupy(default_workflow());
+    let mut command = run_command(
+        &plugin_path("comfyui"),
+        &params(&fake, default_workflow()),
+        &json!({}),
+        "standard",
+        &[fake.url()],
+        out.path(),
+    );
+    let child = command
+        .args(["--seed", "1234"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(60.0, || fake.received().len() == 1),
+        "our prompt arrived"
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    fake.resume();
+    let output = child.wait_with_output().unwrap();
+    assert_success(&output);
+    let text = printed(&output);
+
+    let workflow = &fake.received()[0];
+    assert_eq!(
+        workflow["3"]["inputs"]["seed"], 1234,
+        "the execution's seed reached the sampler"
+    );
+    assert_eq!(workflow["6"]["inputs"]["text"], "a lighthouse in a storm");
+    assert_eq!(
+        workflow["7"]["inputs"]["text"], "text, watermark",
+        "the negative prompt stays"
+    );
+
+    let outputs = outputs_json(out.path());
+    let takes = output_values(&outputs, "take");
+    let images = output_values(&outputs, "images");
+    assert_eq!((takes.len(), images.len()), (1, 1), "{outputs}");
+    assert!(output_values(&outputs, "video").is_empty());
+    assert_eq!(takes[0]["mime"], "image/png");
+    assert_eq!(
+        asset_bytes(out.path(), &takes[0]),
+        png_bytes(512, 512, 1234),
+        "the take is the PNG ComfyUI rendered for seed 1234 at the workflow's 512×512"
+    );
+    for line in [
+        "queued on ComfyUI: 1 ahead",
+        "running on ComfyUI",
+        "downloading 1 outputs",
+        &format!("1 image from ComfyUI at {}", fake.url()),
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn exposed_values_and_a_connected_prompt_land_in_the_workflow() {
+    let fake = FakeComfyUi::start();
+    let out = tempfile::tempdir().unwrap();
+    let mut params = params(&fake, default_workflow());
+    params["expose"] = json!({"Steps": "3.inputs.steps", "CFG": "3.inputs.cfg", "Sampler": "3.inputs.sampler_name"});
+    params["values"] = json!({"Steps": 7, "CFG": 4.5, "Sampler": "dpmpp_2m"});
+    let output = run_plugin(
+        &plugin_path("comfyui"),
+        &params,
+        &json!({"prompt": "the keeper climbs the stairs"}),
+        "standard",
+        &[fake.url()],
+        out.path(),
+    );
+    assert_success(&output);
+    let inputs = &fake.received()[0]["3"]["inputs"];
+    assert_eq!(
+        (inputs["steps"].clone(), inputs["cfg"].clone()),
+        (json!(7), json!(4.5))
+    );
+    assert_eq!(inputs["sampler_name"], "dpmpp_2m");
+    assert_eq!(
+        fake.received()[0]["6"]["inputs"]["text"],
+        "the keeper climbs the stairs",
+        "a connected prompt wins over the parameter"
+    );
+}
+
+#[test]
+fn reference_images_are_uploaded_and_put_into_load_image() {
+    let fake = FakeComfyUi::start();
+    let work = tempfile::tempdir().unwrap();
+    let reference = work.path().join("maya-sheet.png");
+    let reference_bytes = png_bytes(96, 64, 77);
+    std::fs::write(&reference, &reference_bytes).unwrap();
+    let out = work.path().join("out");
+    let output = run_plugin(
+        &plugin_path("comfyui"),
+        &params(&fake, workflow_with_load_image()),
+        &json!({"images": [{"asset": reference.to_str().unwrap()}]}),
+        "standard",
+        &[fake.url()],
+        &out,
+    );
+    assert_success(&output);
+    let names = fake.upload_names();
+    assert_eq!(names.len(), 1, "one upload: {names:?}");
+    assert_eq!(
+        fake.upload(&names[0]).unwrap(),
+        reference_bytes,
+        "the bytes arrived whole"
+    );
+    assert_eq!(fake.received()[0]["10"]["inputs"]["image"], names[0]);
+}
+
+#[test]
+fn a_ui_format_workflow_is_refused_with_the_export_howto() {
+    let fake = FakeComfyUi::start();
+    let params = params(&fake, ui_format_workflow());
+    let validated = validate_plugin(&plugin_path("comfyui"), &params, &json!({}), "standard");
+    let text = assert_failure(&validated);
+    assert!(
+        text.contains("error [workflow]: This ComfyUI workflow was saved in UI format"),
+        "{text}"
+    );
+    assert!(
+        text.contains("“Save (API Format)”") && text.contains("“Dev mode”"),
+        "{text}"
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let run = run_plugin(
+        &plugin_path("comfyui"),
+        &params,
+        &json!({}),
+        "standard",
+        &[fake.url()],
+        out.path(),
+    );
+    let text = assert_failure(&run);
+    assert!(
+        text.contains("saved in UI format") && text.contains("(invalid_input)"),
+        "{text}"
+    );
+    assert!(fake.received().is_empty(), "nothing was sent to ComfyUI");
+}
+
+#[test]
+fn exposed_paths_that_do_not_exist_fail_validation() {
+    let fake = FakeComfyUi::start();
+    let mut params = params(&fake, default_workflow());
+    params["expose"] = json!({"Steps": "3.inputs.stepz", "Model": "12.inputs.ckpt_name"});
+    let text = assert_failure(&validate_plugin(
+        &plugin_path("comfyui"),
+        &params,
+        &json!({}),
+        "standard",
+    ));
+    assert!(
+        text.contains(
+            "error [expose]: Exposed input “Steps”: node 3 (KSampler) has no input “stepz”"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Exposed input “Model”: The workflow has no node 12"),
+        "{text}"
+    );
+}
+
+#[test]
+fn node_errors_from_comfyui_name_the_node_class_and_problem() {
+    let fake = FakeComfyUi::start();
+    let mut workflow = default_workflow();
+    workflow["4"]["inputs"] = json!({});
+    let out = tempfile::tempdir().unwrap();
+    let output = run_plugin(
+        &plugin_path("comfyui"),
+        &params(&fake, workflow),
+        &json!({}),
+        "standard",
+        &[fake.url()],
+        out.path(),
+    );
+    let text = assert_failure(&output);
+    let expected = format!(
+        "ComfyUI at {} refused the workflow: node 4 (CheckpointLoaderSimple): Required input is missing: ckpt_name",
+        fake.url()
+    );
+    assert!(text.contains(&expected), "{text}");
+
+    let mut unknown = default_workflow();
+    unknown["9"]["class_type"] = json!("SaveImageToCloud");
+    let output = run_plugin(
+        &plugin_path("comfyui"),
+        &params(&fake, unknown),
+        &json!({}),
+        "standard",
+        &[fake.url()],
+        out.path(),
+    );
+    let text = assert_failure(&output);
+    assert!(
+        text.contains("refused the workflow: Cannot execute because node SaveImageToCloud does not exist.: Node ID '#9'"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_execution_error_names_the_prompt_and_node() {
+    let fake = FakeComfyUi::with(Options {
+        fault: Fault::ExecutionError,
+        ..Options::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let output = run_plugin(
+        &plugin_path("comfyui"),
+        &params(&fake, default_workflow()),
+        &json!({}),
+        "standard",
+        &[fake.url()],
+        out.path(),
+    );
+    let text = assert_failure(&output);
+    assert!(
+        text.contains(&format!("ComfyUI at {} failed prompt c0f00001-0000-4000-8000-000000000001 at node 3 (KSampler): torch.OutOfMemoryError — CUDA out of memory. Tried to allocate 2.50 GiB", fake.url())),
+        "{text}"
+    );
+    assert!(text.contains("(failed)"), "{text}");
+}
+
+#[test]
+fn a_backend_that_dies_mid_job_is_reported_with_the_prompt_id() {
+    let fake = FakeComfyUi::with(Options {
+        steps: 6,
+        fault: Fault::DieMidJob,
+        ..Options::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let output = run_plugin(
+        &plugin_path("comfyui"),
+        &params(&fake, default_workflow()),
+        &json!({}),
+        "standard",
+        &[fake.url()],
+        out.path(),
+    );
+    let text = assert_failure(&output);
+    assert!(!fake.server.is_running(), "the fake died");
+    assert!(
+        text.contains(&format!("ComfyUI at {} stopped answering while running prompt c0f00001-0000-4000-8000-000000000001", fake.url())),
+        "{text}"
+    );
+    assert!(text.contains("(backend_unavailable)"), "{text}");
+}
+
+#[test]
+fn an_endpoint_the_operator_did_not_grant_is_refused() {
+    let fake = FakeComfyUi::start();
+    let out = tempfile::tempdir().unwrap();
+    let output = run_plugin(
+        &plugin_path("comfyui"),
+        &params(&fake, default_workflow()),
+        &json!({}),
+        "standard",
+        &[],
+        out.path(),
+    );
+    let text = assert_failure(&output);
+    assert!(
+        text.contains(&format!(
+            "tried to reach {}, which the operator has not granted",
+            fake.url()
+        )),
+        "{text}"
+    );
+    assert!(fake.received().is_empty());
+}
+
+#[test]
+fn cancelling_interrupts_the_running_prompt() {
+    let fake = FakeComfyUi::with(Options {
+        steps: 300,
+        step: Duration::from_millis(100),
+        ..Options::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let child = spawn_plugin(
+        &plugin_path("comfyui"),
+        &params(&fake, default_workflow()),
+        &json!({}),
+        "standard",
+        &[fake.url()],
+        out.path(),
+    );
+    assert!(eventually(60.0, || fake.is_running()), "the prompt started");
+    interrupt(&child);
+    let output = child.wait_with_output().unwrap();
+    let text = assert_failure(&output);
+    assert!(text.contains("cancelled"), "{text}");
+    assert_eq!(fake.interrupts(), 1, "ComfyUI was told to stop");
+    assert!(
+        eventually(5.0, || !fake.is_running()),
+        "the prompt stopped on ComfyUI"
+    );
+    let history = fake
+        .history("c0f00001-0000-4000-8000-000000000001")
+        .unwrap();
+    assert_eq!(history["status"]["status_str"], "error");
+}
+
+#[test]
+fn cancelling_a_waiting_prompt_removes_it_from_the_queue() {
+    let fake = FakeComfyUi::start();
+    fake.pause();
+    let theirs = fake.occupy(default_workflow());
+    let out = tempfile::tempdir().unwrap();
+    let child = spawn_plugin(
+        &plugin_path("comfyui"),
+        &params(&fake, default_workflow()),
+        &json!({}),
+        "standard",
+        &[fake.url()],
+        out.path(),
+    );
+    assert!(
+        eventually(60.0, || fake.received().len() == 1),
+        "our prompt arrived"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    interrupt(&child);
+    let text = assert_failure(&child.wait_with_output().unwrap());
+    assert!(text.contains("cancelled"), "{text}");
+    assert_eq!(
+        fake.deleted(),
+        ["c0f00002-0000-4000-8000-000000000002"],
+        "ours left the queue"
+    );
+    assert_eq!(
+        fake.interrupts(),
+        0,
+        "the other user's running job was not interrupted"
+    );
+    assert_ne!(theirs, fake.deleted()[0]);
+}
