@@ -25,6 +25,26 @@ pub enum StoreError {
     Database(String),
 }
 
+impl StoreError {
+    /// True when the database could not be reached or dropped the connection: the same
+    /// call may succeed once it is back, and nothing was written.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// Whether a server error means "not now" rather than "not this": PostgreSQL's connection
+/// exceptions (class 08), an administrator or crash shutdown or a server still starting
+/// (57P01–57P03), too many connections (53300), or a database closed to connections.
+fn is_connection_state(code: Option<&str>, message: &str) -> bool {
+    match code {
+        Some(code) if code.starts_with("08") => true,
+        Some("57P01" | "57P02" | "57P03" | "53300") => true,
+        Some("55000") => message.contains("not currently accepting connections"),
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
@@ -43,6 +63,9 @@ impl From<sqlx::Error> for StoreError {
                 sqlx::error::ErrorKind::CheckViolation
                 | sqlx::error::ErrorKind::NotNullViolation => {
                     StoreError::Invalid(db.message().to_string())
+                }
+                _ if is_connection_state(db.code().as_deref(), db.message()) => {
+                    StoreError::Unavailable(db.message().to_string())
                 }
                 _ => StoreError::Database(db.message().to_string()),
             },

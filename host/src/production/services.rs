@@ -1,12 +1,14 @@
 //! Host services for a plugin running as an execution: assets from the library, outputs into
-//! the object store (as new assets), progress into the store.
+//! the object store (as new assets), progress into the store. Store calls ride out a short
+//! database outage instead of failing the plugin.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use mdc_runtime::plugin::HostServices;
 use mdc_runtime::plugin::types::{AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel};
 use mdc_store::objects::{ObjectStore, content_key};
-use mdc_store::{NewAsset, Store};
+use mdc_store::{NewAsset, Store, StoreError};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
@@ -35,7 +37,9 @@ impl HostServices for ExecutionServices {
     }
 
     async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
-        let asset = self.store.asset(id).await.map_err(|err| err.to_string())?;
+        let asset = while_unavailable(|| self.store.asset(id))
+            .await
+            .map_err(|err| err.to_string())?;
         if asset.data.project_id != self.project_id {
             return Err(format!("asset {id:?} not found"));
         }
@@ -50,7 +54,9 @@ impl HostServices for ExecutionServices {
     }
 
     async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
-        let asset = self.store.asset(id).await.map_err(|err| err.to_string())?;
+        let asset = while_unavailable(|| self.store.asset(id))
+            .await
+            .map_err(|err| err.to_string())?;
         if asset.data.project_id != self.project_id {
             return Err(format!("asset {id:?} not found"));
         }
@@ -68,19 +74,18 @@ impl HostServices for ExecutionServices {
             .put(&key, bytes, mime)
             .await
             .map_err(|err| err.to_string())?;
-        let asset = self
-            .store
-            .insert_asset(NewAsset {
-                project_id: self.project_id.clone(),
-                kind: "output".into(),
-                name: format!("{} output", self.node_id),
-                mime: mime.to_string(),
-                size,
-                sha256,
-                object_key: key,
-                thumbnail_key: None,
-                fields: "{}".into(),
-            })
+        let record = NewAsset {
+            project_id: self.project_id.clone(),
+            kind: "output".into(),
+            name: format!("{} output", self.node_id),
+            mime: mime.to_string(),
+            size,
+            sha256,
+            object_key: key,
+            thumbnail_key: None,
+            fields: "{}".into(),
+        };
+        let asset = while_unavailable(|| self.store.insert_asset(record.clone()))
             .await
             .map_err(|err| err.to_string())?;
         Ok(asset.id)
@@ -92,6 +97,30 @@ impl HostServices for ExecutionServices {
             None => Err(HttpError::Unreachable(
                 "outbound HTTP is not configured on this host".into(),
             )),
+        }
+    }
+}
+
+/// How long a plugin's host call waits for a database that stopped answering.
+const STORE_PATIENCE: Duration = Duration::from_secs(20);
+
+/// Runs a store call, repeating it with back-off while the database is unavailable (for at
+/// most [`STORE_PATIENCE`]), so a short outage delays a plugin instead of failing it.
+async fn while_unavailable<T, F, Fut>(mut call: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match call().await {
+            Err(err) if err.is_unavailable() && started.elapsed() + delay < STORE_PATIENCE => {
+                tracing::warn!(%err, "the database is unavailable; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            result => return result,
         }
     }
 }
