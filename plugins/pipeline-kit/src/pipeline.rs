@@ -97,7 +97,11 @@ pub fn check(config: &Json, request_tier: QualityTier) -> Vec<String> {
             Ok(_) => Vec::new(),
             Err(e) => vec![e.message],
         },
-        _ => Vec::new(),
+        _ => crate::wan2gp::Settings::parse(config)
+            .err()
+            .map(|e| e.message)
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -105,6 +109,15 @@ pub fn check(config: &Json, request_tier: QualityTier) -> Vec<String> {
 mod tests {
     use super::*;
     use mdc_sdk::serde_json::json;
+
+    #[test]
+    fn wan2gp_pipelines_are_checked_live() {
+        let bad = json!({"kind": "wan2gp", "endpoint": "http://127.0.0.1:7860", "preset": "ultra"});
+        let found = check(&bad, QualityTier::Standard);
+        assert!(found.iter().any(|m| m.contains("ultra")), "{found:?}");
+        let good = json!({"kind": "wan2gp", "endpoint": "http://127.0.0.1:7860"});
+        assert!(check(&good, QualityTier::High).is_empty());
+    }
 
     #[test]
     fn kinds_are_checked() {
