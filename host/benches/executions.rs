@@ -165,7 +165,7 @@ async fn main() {
         "{:<34} {:>9} {:>10} {:>12} {:>12}",
         "store / claim batch", "runs/s", "reuses/s", "hit p50 ms", "hit p95 ms"
     );
-    for batch in [16, 1] {
+    for batch in [64, 16, 1] {
         let store: Arc<dyn Store> = Arc::new(
             SqlStore::open_sqlite(&dir.path().join(format!("bench-{batch}.db")))
                 .await
