@@ -12,6 +12,7 @@ macro_rules! sql {
 }
 
 mod assets;
+mod batch;
 mod graphs;
 mod migrate;
 mod projects;

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use sqlx::Row;
 
+use super::batch;
 use super::rows::{EXECUTION_COLUMNS, TAKE_COLUMNS, execution, found, take};
 use super::{Backend, SqlStore};
 use crate::model::*;
 use crate::traits::ExecutionQueue;
-use crate::{Result, StoreError, new_id, now_millis};
+use crate::{Result, StoreError, now_millis};
 
 /// Ids bound per `IN (…)` list: far below SQLite's and PostgreSQL's parameter limits.
 const ID_CHUNK: usize = 500;
@@ -31,71 +32,6 @@ fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
-/// Ends one running execution inside `tx`; `None` when `worker_id` does not hold it.
-async fn finish_one(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    id: &str,
-    worker_id: &str,
-    outcome: Outcome,
-) -> Result<Option<(Execution, Option<Take>)>> {
-    let now = now_millis();
-    let (status, error, usage) = match &outcome {
-        Outcome::Succeeded { usage, .. } => (ExecutionStatus::Succeeded, None, usage.clone()),
-        Outcome::Failed { error, usage } => {
-            (ExecutionStatus::Failed, Some(error.clone()), usage.clone())
-        }
-        Outcome::Cancelled => (
-            ExecutionStatus::Cancelled,
-            Some("cancelled".to_string()),
-            "{}".to_string(),
-        ),
-    };
-    let row = sqlx::query(sql!(
-        "UPDATE node_executions
-         SET status = $1, error = $2, usage = $3, finished_at = $4, lease_expires_at = NULL,
-             progress = CASE WHEN $1 = 'succeeded' THEN 1 ELSE progress END
-         WHERE id = $5 AND worker_id = $6 AND status = 'running' RETURNING {EXECUTION_COLUMNS}"
-    ))
-    .bind(status.as_str())
-    .bind(error)
-    .bind(usage)
-    .bind(now)
-    .bind(id)
-    .bind(worker_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let finished = execution(&row)?;
-    let Outcome::Succeeded { outputs, .. } = outcome else {
-        return Ok(Some((finished, None)));
-    };
-    let row = sqlx::query(sql!(
-        "INSERT INTO takes ({TAKE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {TAKE_COLUMNS}"
-    ))
-    .bind(new_id())
-    .bind(id)
-    .bind(&finished.spec.project_id)
-    .bind(&finished.spec.node_id)
-    .bind(outputs)
-    .bind(&finished.spec.request)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
-    let new_take = take(&row)?;
-    sqlx::query(
-        "INSERT INTO result_cache (cache_key, take_id, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (cache_key) DO UPDATE SET take_id = excluded.take_id, created_at = excluded.created_at",
-    )
-    .bind(&finished.spec.cache_key)
-    .bind(&new_take.id)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(Some((finished, Some(new_take))))
-}
-
 impl SqlStore {
     /// Inserts executions in one transaction; a missing project fails the whole batch.
     async fn insert_executions(
@@ -104,54 +40,8 @@ impl SqlStore {
         status: ExecutionStatus,
         reused: bool,
     ) -> Result<Vec<Execution>> {
-        let now = now_millis();
-        let finished = status.is_final().then_some(now);
-        let progress = if status == ExecutionStatus::Succeeded {
-            1.0
-        } else {
-            0.0
-        };
-        let statement = sql!(
-            "INSERT INTO node_executions (id, project_id, node_id, plugin_type, plugin_version, tier, priority, status,
-                 request, cache_key, requested_by, progress, reused, enqueued_at, started_at, finished_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-             RETURNING {EXECUTION_COLUMNS}"
-        );
         let mut tx = self.pool().begin().await?;
-        let mut inserted = Vec::with_capacity(specs.len());
-        for spec in specs {
-            let row = sqlx::query(sqlx::AssertSqlSafe(statement.0.as_str()))
-                .bind(new_id())
-                .bind(&spec.project_id)
-                .bind(&spec.node_id)
-                .bind(&spec.plugin_type)
-                .bind(&spec.plugin_version)
-                .bind(spec.tier.as_str())
-                .bind(spec.priority)
-                .bind(status.as_str())
-                .bind(&spec.request)
-                .bind(&spec.cache_key)
-                .bind(&spec.requested_by)
-                .bind(progress)
-                .bind(reused)
-                .bind(now)
-                .bind(finished)
-                .bind(finished)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|err| match StoreError::from(err) {
-                    StoreError::Invalid(message)
-                        if message.contains("does not exist") || message.contains("FOREIGN") =>
-                    {
-                        StoreError::NotFound {
-                            what: "project",
-                            id: spec.project_id.clone(),
-                        }
-                    }
-                    other => other,
-                })?;
-            inserted.push(execution(&row)?);
-        }
+        let inserted = batch::insert_executions(&mut tx, specs, status, reused).await?;
         tx.commit().await?;
         Ok(inserted)
     }
@@ -367,12 +257,10 @@ impl ExecutionQueue for SqlStore {
         worker_id: &str,
         outcomes: Vec<(String, Outcome)>,
     ) -> Result<Vec<Result<(Execution, Option<Take>)>>> {
+        let ids: Vec<String> = outcomes.iter().map(|(id, _)| id.clone()).collect();
         let mut tx = self.pool().begin().await?;
-        let mut finished = Vec::with_capacity(outcomes.len());
-        for (id, outcome) in outcomes {
-            let result = finish_one(&mut tx, &id, worker_id, outcome).await?;
-            finished.push((id, result));
-        }
+        let recorded = batch::finish_executions(&mut tx, worker_id, outcomes).await?;
+        let finished: Vec<_> = ids.into_iter().zip(recorded).collect();
         tx.commit().await?;
         let mut results = Vec::with_capacity(finished.len());
         for (id, result) in finished {

@@ -802,6 +802,34 @@ pub async fn batches_enqueue_claim_renew_and_finish_in_queue_order(store: &SqlSt
         1,
         "the failed batch left no rows"
     );
+
+    // Two identical requests finished together share one cache entry (the last take).
+    let twins = store
+        .enqueue_many(vec![
+            job(&project, "twin", Tier::High, 0),
+            job(&project, "twin", Tier::High, 0),
+        ])
+        .await
+        .unwrap();
+    let claimed = store.claim_many("w", &[Tier::High], LEASE, 2).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let outcomes = twins
+        .iter()
+        .map(|e| {
+            let outcome = Outcome::Succeeded {
+                outputs: format!(r#"{{"from":"{}"}}"#, e.id),
+                usage: "{}".into(),
+            };
+            (e.id.clone(), outcome)
+        })
+        .collect();
+    let results = store.finish_many("w", outcomes).await.unwrap();
+    let last_take = results[1].as_ref().unwrap().1.clone().unwrap();
+    assert!(results[0].is_ok());
+    assert_eq!(
+        store.cached_take(&twins[0].spec.cache_key).await.unwrap(),
+        Some(last_take)
+    );
 }
 
 pub async fn tier_usage_counts_runs_reuses_failures_and_cost(store: &SqlStore) {
