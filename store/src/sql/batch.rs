@@ -1,34 +1,23 @@
 //! Multi-row statements for the queue's bulk operations: a generation's wave is queued, and a
 //! worker's finished executions are recorded, with a few statements per few hundred rows
-//! instead of one or three per row. Both dialects accept the same SQL: `VALUES` lists with
-//! `$n` parameters, `UPDATE … FROM` a `VALUES` table (whose columns are `column1`, … in both),
-//! and `RETURNING`.
+//! instead of one or three per row. Both dialects accept the same SQL — `VALUES` lists,
+//! `UPDATE … FROM` a `VALUES` table (whose columns are `column1`, … in both),
+//! and `RETURNING` — with placeholders from [`Params`] (`?` on SQLite, `$n` on PostgreSQL).
 
 use std::collections::HashMap;
 
-
 use super::rows::{EXECUTION_COLUMNS, TAKE_COLUMNS, execution, take};
+use super::{Backend, Params};
 use crate::model::*;
 use crate::{Result, StoreError, new_id, now_millis};
 
 /// Rows per statement: far below SQLite's (32,766) and PostgreSQL's (65,535) parameter limits.
 const ROWS_PER_STATEMENT: usize = 400;
 
-/// `($first, …), (…)`: `rows` tuples of `columns` parameters, numbered from `first`.
-fn values_list(rows: usize, columns: usize, first: usize) -> String {
-    (0..rows)
-        .map(|row| {
-            let start = first + row * columns;
-            let params: Vec<String> = (start..start + columns).map(|n| format!("${n}")).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Inserts executions (already in a transaction), returning them in the order given.
 pub async fn insert_executions(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     specs: &[NewExecution],
     status: ExecutionStatus,
     reused: bool,
@@ -51,7 +40,7 @@ pub async fn insert_executions(
                  priority, status, request, cache_key, requested_by, progress, reused, enqueued_at,
                  started_at, finished_at)
              VALUES {} RETURNING {EXECUTION_COLUMNS}",
-            values_list(chunk.len(), 16, 1)
+            Params::new(backend).tuples(chunk.len(), 16)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (spec, id) in chunk.iter().zip(chunk_ids) {
@@ -115,32 +104,36 @@ fn missing_project(err: sqlx::Error, chunk: &[NewExecution]) -> StoreError {
 /// hold it (any more).
 pub async fn finish_executions(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
     worker_id: &str,
     outcomes: Vec<(String, Outcome)>,
 ) -> Result<Vec<Option<(Execution, Option<Take>)>>> {
     let now = now_millis();
     let mut recorded: HashMap<String, Execution> = HashMap::with_capacity(outcomes.len());
     for chunk in outcomes.chunks(ROWS_PER_STATEMENT) {
+        // Placeholders in order of appearance: finished_at, the listed rows, the worker.
+        let mut params = Params::new(backend);
         let sql = format!(
             "UPDATE node_executions
-             SET status = v.vstatus, error = v.verror, usage = v.vusage, finished_at = $1,
+             SET status = v.vstatus, error = v.verror, usage = v.vusage, finished_at = {},
                  lease_expires_at = NULL,
                  progress = CASE WHEN v.vstatus = 'succeeded' THEN 1 ELSE node_executions.progress END
              FROM (SELECT column1 AS vid, column2 AS vstatus, column3 AS verror, column4 AS vusage
                    FROM (VALUES {}) AS listed) AS v
-             WHERE node_executions.id = v.vid AND node_executions.worker_id = $2
+             WHERE node_executions.id = v.vid AND node_executions.worker_id = {}
                AND node_executions.status = 'running'
              RETURNING {}",
-            values_list(chunk.len(), 4, 3),
+            params.next(),
+            params.tuples(chunk.len(), 4),
+            params.next(),
             qualified_execution_columns()
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now)
-            .bind(worker_id);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
         for (id, outcome) in chunk {
             let (status, error, usage) = outcome_columns(outcome);
             query = query.bind(id).bind(status.as_str()).bind(error).bind(usage);
         }
+        query = query.bind(worker_id);
         for row in query.fetch_all(&mut **tx).await? {
             let done = execution(&row)?;
             recorded.insert(done.id.clone(), done);
@@ -161,7 +154,7 @@ pub async fn finish_executions(
     for chunk in successes.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO takes ({TAKE_COLUMNS}) VALUES {} RETURNING {TAKE_COLUMNS}",
-            values_list(chunk.len(), 7, 1)
+            Params::new(backend).tuples(chunk.len(), 7)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (done, outputs) in chunk {
@@ -190,7 +183,7 @@ pub async fn finish_executions(
         let sql = format!(
             "INSERT INTO result_cache (cache_key, take_id, created_at) VALUES {}
              ON CONFLICT (cache_key) DO UPDATE SET take_id = excluded.take_id, created_at = excluded.created_at",
-            values_list(chunk.len(), 3, 1)
+            Params::new(backend).tuples(chunk.len(), 3)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (key, take_id) in chunk {
@@ -239,8 +232,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn values_lists_number_their_parameters() {
-        assert_eq!(values_list(2, 3, 4), "($4, $5, $6), ($7, $8, $9)");
+    fn placeholders_follow_the_dialect() {
+        let mut pg = Params::new(Backend::Postgres);
+        assert_eq!(pg.next(), "$1");
+        assert_eq!(pg.tuples(2, 2), "($2, $3), ($4, $5)");
+        assert_eq!(Params::new(Backend::Sqlite).list(3), "?, ?, ?");
         assert!(
             qualified_execution_columns()
                 .starts_with("node_executions.id, node_executions.project_id")

@@ -119,6 +119,47 @@ impl SqlStore {
     }
 }
 
+/// Placeholders numbered in order of appearance, for statements with many parameters:
+/// `$1, $2, …` on PostgreSQL and `?` on SQLite, where sqlx resolves each `$n` through a lookup
+/// that scans every parameter name — quadratic in a statement of hundreds of parameters.
+/// Bind values in the order the placeholders were taken.
+pub(crate) struct Params {
+    backend: Backend,
+    taken: usize,
+}
+
+impl Params {
+    /// Placeholders for a statement on `backend`.
+    pub(crate) fn new(backend: Backend) -> Params {
+        Params { backend, taken: 0 }
+    }
+
+    /// The next placeholder.
+    pub(crate) fn next(&mut self) -> String {
+        self.taken += 1;
+        match self.backend {
+            Backend::Postgres => format!("${}", self.taken),
+            Backend::Sqlite => "?".to_string(),
+        }
+    }
+
+    /// `count` placeholders separated by commas (an `IN (…)` list).
+    pub(crate) fn list(&mut self, count: usize) -> String {
+        (0..count)
+            .map(|_| self.next())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `rows` parenthesised tuples of `columns` placeholders (a `VALUES` list).
+    pub(crate) fn tuples(&mut self, rows: usize, columns: usize) -> String {
+        (0..rows)
+            .map(|_| format!("({})", self.list(columns)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// The URL without its password, for messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

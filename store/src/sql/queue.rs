@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use super::batch;
 use super::rows::{EXECUTION_COLUMNS, TAKE_COLUMNS, execution, found, take};
-use super::{Backend, SqlStore};
+use super::{Backend, Params, SqlStore};
 use crate::model::*;
 use crate::traits::ExecutionQueue;
 use crate::{Result, StoreError, now_millis};
@@ -41,7 +41,8 @@ impl SqlStore {
         reused: bool,
     ) -> Result<Vec<Execution>> {
         let mut tx = self.pool().begin().await?;
-        let inserted = batch::insert_executions(&mut tx, specs, status, reused).await?;
+        let inserted =
+            batch::insert_executions(&mut tx, self.backend(), specs, status, reused).await?;
         tx.commit().await?;
         Ok(inserted)
     }
@@ -194,11 +195,14 @@ impl ExecutionQueue for SqlStore {
         let until = lease_end(lease);
         let mut renewed = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ID_CHUNK) {
+            let mut params = Params::new(self.backend());
             let sql = format!(
-                "UPDATE node_executions SET lease_expires_at = $1
-                 WHERE worker_id = $2 AND status = 'running' AND id IN ({})
+                "UPDATE node_executions SET lease_expires_at = {}
+                 WHERE worker_id = {} AND status = 'running' AND id IN ({})
                  RETURNING {EXECUTION_COLUMNS}",
-                placeholders(3, chunk.len())
+                params.next(),
+                params.next(),
+                params.list(chunk.len())
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(until)
@@ -259,7 +263,8 @@ impl ExecutionQueue for SqlStore {
     ) -> Result<Vec<Result<(Execution, Option<Take>)>>> {
         let ids: Vec<String> = outcomes.iter().map(|(id, _)| id.clone()).collect();
         let mut tx = self.pool().begin().await?;
-        let recorded = batch::finish_executions(&mut tx, worker_id, outcomes).await?;
+        let recorded =
+            batch::finish_executions(&mut tx, self.backend(), worker_id, outcomes).await?;
         let finished: Vec<_> = ids.into_iter().zip(recorded).collect();
         tx.commit().await?;
         let mut results = Vec::with_capacity(finished.len());
@@ -345,7 +350,7 @@ impl ExecutionQueue for SqlStore {
         for chunk in ids.chunks(ID_CHUNK) {
             let sql = format!(
                 "SELECT {EXECUTION_COLUMNS} FROM node_executions WHERE id IN ({})",
-                placeholders(1, chunk.len())
+                Params::new(self.backend()).list(chunk.len())
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in chunk {
@@ -452,7 +457,7 @@ impl ExecutionQueue for SqlStore {
             let sql = format!(
                 "SELECT c.cache_key, t.id, t.execution_id, t.project_id, t.node_id, t.outputs, t.provenance, t.created_at
                  FROM result_cache c JOIN takes t ON t.id = c.take_id WHERE c.cache_key IN ({})",
-                placeholders(1, chunk.len())
+                Params::new(self.backend()).list(chunk.len())
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for key in chunk {
