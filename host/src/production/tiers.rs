@@ -17,8 +17,9 @@ pub struct TierQueue {
     pub concurrency: usize,
     /// Wall-time limit of one execution, waiting on a backend included.
     pub timeout: Duration,
-    /// Executions a worker claims in one go: several for short CPU jobs (fewer round trips
-    /// to the store), one for GPU jobs (so a free worker elsewhere can take the next).
+    /// Most executions a worker claims in one go: many for short CPU jobs (fewer round trips
+    /// to the store; a worker starts at one and grows its claims while work keeps coming and
+    /// a batch stays short), one for GPU jobs (so a free worker elsewhere can take the next).
     pub claim_batch: usize,
     /// Origins (`http://gpu-1:8188`) the plugins of this tier may reach: its pipelines.
     pub http_origins: Vec<String>,
@@ -34,7 +35,7 @@ impl TierQueue {
                 tier,
                 concurrency: cores,
                 timeout: Duration::from_secs(120),
-                claim_batch: 16,
+                claim_batch: 64,
                 http_origins: Vec::new(),
             },
             Tier::Standard => TierQueue {

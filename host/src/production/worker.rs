@@ -168,15 +168,22 @@ impl Slot {
     /// Claims and runs batches until the pool stops.
     async fn serve(&self, wake: &Notify, stop: &Notify, stopping: &std::sync::atomic::AtomicBool) {
         let tiers = [self.queue.tier];
+        let mut sizing = BatchSizing::new(self.queue.claim_batch);
         while !stopping.load(std::sync::atomic::Ordering::SeqCst) {
+            let want = sizing.next_claim();
             let claimed = self
                 .context
                 .store
-                .claim_many(&self.worker_id, &tiers, LEASE, self.queue.claim_batch)
+                .claim_many(&self.worker_id, &tiers, LEASE, want)
                 .await;
             match claimed {
-                Ok(batch) if !batch.is_empty() => self.run_batch(batch).await,
+                Ok(batch) if !batch.is_empty() => {
+                    let (count, started) = (batch.len(), Instant::now());
+                    self.run_batch(batch).await;
+                    sizing.ran(count, want, started.elapsed());
+                }
                 Ok(_) => {
+                    sizing.idle();
                     tokio::select! {
                         () = wake.notified() => {}
                         () = stop.notified() => {}
@@ -358,6 +365,60 @@ impl Slot {
     }
 }
 
+/// How many executions a worker claims next: one at first, doubling while the queue keeps
+/// them coming, up to the tier's `claim_batch` and to what runs in about [`BATCH_TARGET`] —
+/// so 10,000 trivial jobs go in batches of 64 while 28 draft frames are shared evenly by the
+/// workers instead of one worker claiming them all.
+#[derive(Debug)]
+struct BatchSizing {
+    max: usize,
+    next: usize,
+    per_execution: Option<Duration>,
+}
+
+/// The wall time one claimed batch should take.
+const BATCH_TARGET: Duration = Duration::from_millis(100);
+
+impl BatchSizing {
+    fn new(max: usize) -> BatchSizing {
+        BatchSizing {
+            max: max.max(1),
+            next: 1,
+            per_execution: None,
+        }
+    }
+
+    /// The size of the next claim.
+    fn next_claim(&self) -> usize {
+        let by_time = match self.per_execution {
+            Some(each) if !each.is_zero() => {
+                usize::try_from(BATCH_TARGET.as_nanos() / each.as_nanos()).unwrap_or(usize::MAX)
+            }
+            _ => usize::MAX,
+        };
+        self.next.min(self.max).min(by_time.max(1))
+    }
+
+    /// A batch of `count` (of `wanted`) ran in `took`.
+    fn ran(&mut self, count: usize, wanted: usize, took: Duration) {
+        let each = took / u32::try_from(count.max(1)).unwrap_or(u32::MAX);
+        self.per_execution = Some(match self.per_execution {
+            Some(before) => (before * 3 + each) / 4,
+            None => each,
+        });
+        self.next = if count < wanted {
+            1
+        } else {
+            (wanted * 2).min(self.max)
+        };
+    }
+
+    /// The queue was empty: start small again.
+    fn idle(&mut self) {
+        self.next = 1;
+    }
+}
+
 /// Whether a call ended because it was cancelled (stopped by the host or by itself).
 fn is_cancel(failure: &Failure) -> bool {
     match failure {
@@ -436,6 +497,28 @@ mod tests {
             .map(PathBuf::from)
             .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
             .join("plugins")
+    }
+
+    #[test]
+    fn batches_grow_while_work_keeps_coming_and_stay_short() {
+        let mut sizing = BatchSizing::new(64);
+        let mut claims = Vec::new();
+        for _ in 0..8 {
+            let want = sizing.next_claim();
+            claims.push(want);
+            sizing.ran(want, want, Duration::from_micros(200) * want as u32);
+        }
+        assert_eq!(claims, [1, 2, 4, 8, 16, 32, 64, 64]);
+        // Slow jobs (40 ms each): at most what runs in about 100 ms.
+        let mut sizing = BatchSizing::new(64);
+        for _ in 0..6 {
+            let want = sizing.next_claim();
+            sizing.ran(want, want, Duration::from_millis(40) * want as u32);
+        }
+        assert_eq!(sizing.next_claim(), 2);
+        // A short claim means the queue is draining: back to one.
+        sizing.ran(1, 2, Duration::from_millis(40));
+        assert_eq!(sizing.next_claim(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
