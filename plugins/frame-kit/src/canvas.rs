@@ -119,10 +119,7 @@ impl Canvas {
             color[1].round().clamp(0.0, 255.0) as u8,
             color[2].round().clamp(0.0, 255.0) as u8,
         ];
-        let mut data = Vec::with_capacity(width as usize * height as usize * 3);
-        for _ in 0..width as usize * height as usize {
-            data.extend_from_slice(&px);
-        }
+        let data = px.repeat(width as usize * height as usize);
         Canvas {
             width,
             height,
@@ -322,7 +319,7 @@ impl Canvas {
                     for x in tx..tx1 {
                         let d = sdf(x as f32 + 0.5, py);
                         if d < 0.5 {
-                            let coverage = (0.5 - d).min(1.0);
+                            let coverage = fmin(0.5 - d, 1.0);
                             self.blend_at(x, y, color, coverage * alpha);
                         }
                     }
@@ -388,8 +385,8 @@ impl Canvas {
         self.fill_sdf(rect, color, alpha, |x, y| {
             let qx = (x - cx).abs() - hw + radius;
             let qy = (y - cy).abs() - hh + radius;
-            let outside = (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt();
-            outside + qx.max(qy).min(0.0) - radius
+            let outside = (fmax(qx, 0.0).powi(2) + fmax(qy, 0.0).powi(2)).sqrt();
+            outside + fmin(fmax(qx, qy), 0.0) - radius
         });
     }
 
@@ -509,9 +506,9 @@ impl Canvas {
                     0.0
                 };
                 for (v, light) in self.data[i..i + 3].iter_mut().zip(col) {
-                    // Screen: v + (255 - v) * light
+                    // Screen: v + (255 - v) * light (`as u8` saturates at 255).
                     let f32v = *v as f32;
-                    *v = (f32v + (255.0 - f32v) * light * f + dither).min(255.0) as u8;
+                    *v = (f32v + (255.0 - f32v) * light * f + dither) as u8;
                 }
             }
         }
@@ -747,6 +744,20 @@ pub fn sd_segment(px: f32, py: f32, ax: f32, ay: f32, bx: f32, by: f32) -> f32 {
     ((pax - bax * h).powi(2) + (pay - bay * h).powi(2)).sqrt()
 }
 
+/// The smaller of two finite values as one compare-and-select. `f32::min` becomes a call to
+/// `fminf` in WebAssembly builds (its NaN rule differs from the `f32.min` instruction), which
+/// costs a call per pixel in the hot loops of the sandboxed renderer.
+#[inline(always)]
+pub fn fmin(a: f32, b: f32) -> f32 {
+    if a < b { a } else { b }
+}
+
+/// The larger of two finite values as one compare-and-select (see [`fmin`]).
+#[inline(always)]
+pub fn fmax(a: f32, b: f32) -> f32 {
+    if a > b { a } else { b }
+}
+
 /// Signed distance to an isosceles trapezoid centred at the origin, symmetric
 /// about the y axis: half-width `top` at `y = -half_height`, `bottom` at
 /// `y = +half_height` (y grows downwards).
@@ -756,11 +767,11 @@ pub fn sd_trapezoid(px: f32, py: f32, top: f32, bottom: f32, half_height: f32) -
     let p = (px.abs(), -py);
     let (k1x, k1y) = (r2, he);
     let (k2x, k2y) = (r2 - r1, 2.0 * he);
-    let cax = p.0 - p.0.min(if p.1 < 0.0 { r1 } else { r2 });
+    let cax = p.0 - fmin(p.0, if p.1 < 0.0 { r1 } else { r2 });
     let cay = p.1.abs() - he;
     let t = (((k1x - p.0) * k2x + (k1y - p.1) * k2y) / (k2x * k2x + k2y * k2y)).clamp(0.0, 1.0);
     let cbx = p.0 - k1x + k2x * t;
     let cby = p.1 - k1y + k2y * t;
     let s = if cbx < 0.0 && cay < 0.0 { -1.0 } else { 1.0 };
-    s * (cax * cax + cay * cay).min(cbx * cbx + cby * cby).sqrt()
+    s * fmin(cax * cax + cay * cay, cbx * cbx + cby * cby).sqrt()
 }

@@ -6,7 +6,7 @@
 //! its inputs, so a frame is the same for the same seed and inputs, and
 //! changes when either does.
 
-use crate::canvas::{Canvas, Rect, Rgb, luma, mix, rgb, scale, sd_segment, sd_trapezoid};
+use crate::canvas::{Canvas, Rect, Rgb, fmin, luma, mix, rgb, scale, sd_segment, sd_trapezoid};
 use crate::rng::Rng;
 use crate::text::TextStyle;
 
@@ -1396,15 +1396,21 @@ impl Figure {
         ) - round;
         let arm_r = r * 0.42 * self.build.sqrt();
         let hand_y = hip_y + h * 0.06;
-        let mut d = head.min(neck).min(torso);
+        let mut d = fmin(fmin(head, neck), torso);
         for side in [-1.0f32, 1.0] {
             let sx = self.x + side * (shoulder - arm_r * 0.6);
             let hx = self.x + side * (shoulder * 1.05 + self.arm_swing * side * r);
-            d = d.min(sd_segment(px, py, sx, shoulder_y + arm_r, hx, hand_y) - arm_r);
+            d = fmin(
+                d,
+                sd_segment(px, py, sx, shoulder_y + arm_r, hx, hand_y) - arm_r,
+            );
             let lx0 = self.x + side * hip * 0.52;
             let lx1 = self.x + side * hip * 0.62;
             let leg_r = r * (0.58 - 0.12 * ((py - hip_y) / (self.feet - hip_y)).clamp(0.0, 1.0));
-            d = d.min(sd_segment(px, py, lx0, hip_y - r * 0.6, lx1, self.feet - r * 0.4) - leg_r);
+            d = fmin(
+                d,
+                sd_segment(px, py, lx0, hip_y - r * 0.6, lx1, self.feet - r * 0.4) - leg_r,
+            );
         }
         d
     }
