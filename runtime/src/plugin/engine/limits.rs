@@ -63,6 +63,10 @@ pub struct EngineConfig {
     pub quarantine_after: u32,
     /// Whether to use the pooling instance allocator (pre-reserved slots).
     pub pooling: Option<PoolingConfig>,
+    /// Write `/tmp/perf-<pid>.map` so `perf` names plugin functions (default: on when the
+    /// `MDC_PERF_MAP` environment variable is set). Build the component without `strip` to
+    /// see Rust function names.
+    pub perf_map: bool,
 }
 
 /// Sizes for the pooling allocator.
@@ -105,6 +109,7 @@ impl Default for EngineConfig {
             quarantine_after: 3,
             // Pre-reserved slots: instantiation without mmap/munmap per call (see BENCHMARKS.md).
             pooling: Some(PoolingConfig::default()),
+            perf_map: std::env::var_os("MDC_PERF_MAP").is_some(),
         }
     }
 }

@@ -80,6 +80,9 @@ impl PluginEngine {
             .max_wasm_stack(config.max_wasm_stack)
             // The fiber stack must hold the wasm stack plus host frames.
             .async_stack_size(config.max_wasm_stack + (1 << 20));
+        if config.perf_map {
+            wasm.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         if let Some(pooling) = config.pooling {
             let mut pool = PoolingAllocationConfig::default();
             pool.total_component_instances(pooling.total_instances)
