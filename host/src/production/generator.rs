@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use mdc_runtime::graph::{Graph, NodeId};
+use mdc_runtime::graph::{Catalog, DescriptorCatalog, Graph, NodeId, validate};
 use mdc_runtime::plugin::types::{
-    ConnectedValue, NodeInput, NodeOutputs, ParamEntry, PortValues, QualityTier, Value,
+    ConnectedValue, NodeInput, NodeOutputs, ParamEntry, PortValues, QualityTier, Severity, Value,
 };
 use mdc_runtime::schedule::{AssetHashes, KeyInputs, Plan, cache_key};
 use mdc_store::{Execution, ExecutionStatus, NewExecution, Store, Take, Tier};
@@ -74,6 +74,8 @@ pub struct Generator {
     plugins: Arc<PluginSet>,
     wake_workers: Arc<Notify>,
     finished: broadcast::Sender<Arc<Finished>>,
+    /// The plugins' descriptors, for checking a plan before anything is queued.
+    catalog: DescriptorCatalog,
 }
 
 /// Asset content hashes fetched before computing keys.
@@ -95,6 +97,7 @@ impl Generator {
         finished: broadcast::Sender<Arc<Finished>>,
     ) -> Self {
         Generator {
+            catalog: plugins.catalog(),
             store,
             plugins,
             wake_workers,
@@ -117,6 +120,7 @@ impl Generator {
             steps: plan.steps.len(),
         });
         let mut results: HashMap<NodeId, NodeResult> = HashMap::new();
+        let blocked = blocking_problems(&plan_graph(graph, &plan), &self.catalog);
         let mut finished = self.finished.subscribe();
         for wave in plan.waves() {
             let mut ready: Vec<(NodeId, NewExecution)> = Vec::new();
@@ -124,6 +128,10 @@ impl Generator {
                 let name = graph.name_of(node_id.as_str()).to_string();
                 let prepared = match upstream_failure(graph, &node_id, &results) {
                     Some(reason) => Err(NodeResult::Skipped(reason)),
+                    None if blocked.contains_key(&node_id) => Err(NodeResult::Failed(format!(
+                        "cannot run: {}",
+                        blocked[&node_id].join(" ")
+                    ))),
                     None => self
                         .prepare(project_id, graph, &node_id, &results, tier, seed)
                         .await
@@ -385,6 +393,57 @@ fn result_of(execution: &Execution, take: Option<&Take>) -> anyhow::Result<NodeR
     })
 }
 
+/// The part of `graph` a plan touches: its nodes with their enclosing groups, and the edges
+/// into them (whose sources are in the plan too: it is an upstream closure). Validating this
+/// instead of the whole project keeps Generate on one node as cheap as the node.
+fn plan_graph(graph: &Graph, plan: &Plan) -> Graph {
+    let mut part = Graph::new();
+    for step in &plan.steps {
+        let mut next = Some(step.node.clone());
+        while let Some(id) = next.take() {
+            if part.node(id.as_str()).is_some() {
+                break;
+            }
+            let Some(node) = graph.node(id.as_str()) else {
+                break;
+            };
+            next = node.parent.clone();
+            part.insert_node(node.clone());
+        }
+    }
+    for step in &plan.steps {
+        for edge in graph.incoming(step.node.as_str()) {
+            part.insert_edge(edge.clone());
+        }
+    }
+    part
+}
+
+/// What stops nodes from running, by node: the graph's errors against the installed node
+/// types (unknown type, missing required input, incompatible or doubled edges into it, bad
+/// parameter values, cycles). Such a node fails with these sentences and its dependents are
+/// skipped; nothing is queued for it.
+fn blocking_problems(graph: &Graph, catalog: &dyn Catalog) -> HashMap<NodeId, Vec<String>> {
+    let mut blocked: HashMap<NodeId, Vec<String>> = HashMap::new();
+    for problem in validate(graph, catalog) {
+        if problem.severity != Severity::Error {
+            continue;
+        }
+        let mut nodes: Vec<NodeId> = problem.node.iter().cloned().collect();
+        if let Some(edge) = problem.edge.as_ref().and_then(|id| graph.edge(id.as_str())) {
+            nodes.push(edge.target.clone());
+        }
+        nodes.extend(problem.related.iter().cloned());
+        for node in nodes {
+            let messages = blocked.entry(node).or_default();
+            if !messages.contains(&problem.message) {
+                messages.push(problem.message.clone());
+            }
+        }
+    }
+    blocked
+}
+
 /// Why `node` cannot run: an upstream node that did not succeed, if any.
 fn upstream_failure(
     graph: &Graph,
@@ -404,4 +463,104 @@ fn upstream_failure(
         "skipped: upstream \"{}\" did not succeed",
         graph.name_of(failed.as_str())
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use mdc_runtime::graph::{Edge, Node};
+    use mdc_runtime::plugin::types::ParamValue;
+    use mdc_runtime::plugin::{EngineConfig, PluginEngine};
+    use mdc_store::objects::{LocalDirStore, ObjectStore};
+    use mdc_store::{ExecutionQueue, Page, ProjectStore, SqlStore};
+
+    use super::*;
+    use crate::production::{TierQueue, WorkerPool};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_node_whose_inputs_are_invalid_fails_clearly_and_queues_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(
+            SqlStore::open_sqlite(&dir.path().join("mdc.db"))
+                .await
+                .unwrap(),
+        );
+        let objects: Arc<dyn ObjectStore> =
+            Arc::new(LocalDirStore::new(dir.path().join("objects")));
+        let engine = PluginEngine::new(EngineConfig::default()).unwrap();
+        let plugins = Arc::new(
+            PluginSet::load_dirs(&engine, &[super::super::first_party_plugins().as_path()])
+                .await
+                .unwrap(),
+        );
+        plugins
+            .require("shot")
+            .expect("run `cargo xtask build-plugins`");
+        let user = store.create_user("Ana", "ana@studio.test").await.unwrap();
+        let project = store.create_project("Ferry", &user.id).await.unwrap();
+
+        // MAYA's age is out of range; the shot she is wired into depends on her.
+        let mut graph = Graph::new();
+        let mut maya = Node::new("maya", "character", "0.1.0");
+        maya.label = "MAYA".into();
+        maya.params
+            .insert("name".into(), ParamValue::Text("MAYA".into()));
+        maya.params.insert("age".into(), ParamValue::Integer(500));
+        graph.insert_node(maya);
+        let mut shot = Node::new("shot-1", "shot", "0.1.0");
+        shot.params
+            .insert("prompt".into(), ParamValue::Text("Maya waits".into()));
+        graph.insert_node(shot);
+        graph.insert_node(Node::new("tom", "character", "0.1.0"));
+        graph.insert_edge(Edge::new(
+            "e1",
+            ("maya", "character"),
+            ("shot-1", "characters"),
+        ));
+
+        let pool = WorkerPool::start(
+            store.clone(),
+            objects,
+            plugins.clone(),
+            vec![TierQueue::defaults(Tier::Low).with_concurrency(1)],
+            "test",
+        )
+        .unwrap();
+        let generator = Generator::new(store.clone(), plugins, pool.waker(), pool.finished());
+        let targets = [NodeId::new("shot-1"), NodeId::new("tom")];
+        let report = generator
+            .generate(&project.id, &graph, &targets, QualityTier::Low, 1, &|_| {})
+            .await
+            .unwrap();
+        pool.stop().await;
+
+        let result = |id: &str| {
+            report
+                .nodes
+                .iter()
+                .find(|(node, _)| node.as_str() == id)
+                .map(|(_, r)| r.clone())
+                .unwrap()
+        };
+        match result("maya") {
+            NodeResult::Failed(why) => {
+                assert!(
+                    why.starts_with("cannot run:") && why.contains("150"),
+                    "{why}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(result("shot-1"), NodeResult::Skipped(_)));
+        assert!(
+            matches!(result("tom"), NodeResult::Generated(_)),
+            "unrelated nodes still run"
+        );
+        for node in ["maya", "shot-1"] {
+            let executions = store
+                .node_executions(&project.id, node, Page::default())
+                .await
+                .unwrap();
+            assert!(executions.is_empty(), "nothing queued for {node}");
+        }
+    }
 }

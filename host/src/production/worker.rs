@@ -492,13 +492,6 @@ mod tests {
     use super::*;
     use crate::production::request_json;
 
-    fn first_party_plugins() -> PathBuf {
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-            .join("plugins")
-    }
-
     #[test]
     fn batches_grow_while_work_keeps_coming_and_stay_short() {
         let mut sizing = BatchSizing::new(64);
@@ -533,7 +526,7 @@ mod tests {
             Arc::new(LocalDirStore::new(dir.path().join("objects")));
         let engine = PluginEngine::new(EngineConfig::default()).unwrap();
         let plugins = Arc::new(
-            PluginSet::load_dirs(&engine, &[first_party_plugins().as_path()])
+            PluginSet::load_dirs(&engine, &[super::super::first_party_plugins().as_path()])
                 .await
                 .unwrap(),
         );

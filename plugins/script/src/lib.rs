@@ -10,6 +10,7 @@ use mdc_sdk::serde_json::{self, json};
 
 pub mod breakdown;
 pub mod fountain;
+pub mod sample;
 
 pub use breakdown::{Beat, BeatKind, BreakdownCounts, Scene, plan, scenes};
 pub use fountain::{Screenplay, parse};

@@ -603,22 +603,8 @@ fn unknown_action_and_empty_script_are_refused() {
     assert_eq!(err.code, ErrorCode::InvalidInput);
 }
 
-/// A feature-length screenplay: the ferry's scenes repeated (with numbered
-/// headings so they stay distinct) until it runs past 120 pages.
 fn feature_length() -> String {
-    let body = FERRY.split("FADE IN:").nth(1).unwrap();
-    let mut text = String::from("Title: Long Crossing\n\n");
-    let mut round = 0;
-    while parse(&text).page_count() < 120 {
-        round += 1;
-        let mut scenes = body.replace(" - NIGHT", &format!(" - NIGHT {round}"));
-        for n in 1..=5 {
-            scenes = scenes.replace(&format!(" #{n}#"), "");
-        }
-        text.push_str(&scenes);
-        text.push('\n');
-    }
-    text
+    script::sample::feature_length(FERRY, 120)
 }
 
 #[test]

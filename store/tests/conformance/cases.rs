@@ -811,7 +811,10 @@ pub async fn batches_enqueue_claim_renew_and_finish_in_queue_order(store: &SqlSt
         ])
         .await
         .unwrap();
-    let claimed = store.claim_many("w", &[Tier::High], LEASE, 2).await.unwrap();
+    let claimed = store
+        .claim_many("w", &[Tier::High], LEASE, 2)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
     let outcomes = twins
         .iter()
