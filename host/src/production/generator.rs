@@ -471,7 +471,7 @@ mod tests {
     use mdc_runtime::plugin::types::ParamValue;
     use mdc_runtime::plugin::{EngineConfig, PluginEngine};
     use mdc_store::objects::{LocalDirStore, ObjectStore};
-    use mdc_store::{ExecutionQueue, Page, ProjectStore, SqlStore};
+    use mdc_store::{Page, SqlStore};
 
     use super::*;
     use crate::production::{TierQueue, WorkerPool};

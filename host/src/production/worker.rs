@@ -482,7 +482,6 @@ async fn heartbeat(
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
 
     use mdc_runtime::plugin::types::{NodeInput, ParamEntry, ParamValue, QualityTier};
     use mdc_runtime::plugin::{EngineConfig, PluginEngine};
@@ -514,8 +513,16 @@ mod tests {
         assert_eq!(sizing.next_claim(), 1);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_job_left_running_by_a_dead_worker_runs_again() {
+    /// A SQLite store, a local object folder, and the plugins of `dirs`.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: Arc<SqlStore>,
+        objects: Arc<dyn ObjectStore>,
+        plugins: Arc<PluginSet>,
+        project_id: String,
+    }
+
+    async fn fixture(dirs: &[&std::path::Path]) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(
             SqlStore::open_sqlite(&dir.path().join("mdc.db"))
@@ -525,43 +532,97 @@ mod tests {
         let objects: Arc<dyn ObjectStore> =
             Arc::new(LocalDirStore::new(dir.path().join("objects")));
         let engine = PluginEngine::new(EngineConfig::default()).unwrap();
-        let plugins = Arc::new(
-            PluginSet::load_dirs(&engine, &[super::super::first_party_plugins().as_path()])
-                .await
-                .unwrap(),
-        );
-        let character = plugins
-            .require("character")
-            .expect("run `cargo xtask build-plugins`");
+        let plugins = Arc::new(PluginSet::load_dirs(&engine, dirs).await.unwrap());
         let user = store.create_user("Ana", "ana@studio.test").await.unwrap();
         let project = store.create_project("Ferry", &user.id).await.unwrap();
-        let given = vec![ParamEntry {
-            id: "name".into(),
-            value: ParamValue::Text("MAYA".into()),
-        }];
-        let input = NodeInput {
-            node_id: "maya".into(),
-            params: character.descriptor().params_with_defaults(given),
-            inputs: vec![],
-            tier: QualityTier::Low,
-            seed: 1,
-        };
-        let queued = store
-            .enqueue(NewExecution {
-                project_id: project.id.clone(),
-                node_id: "maya".into(),
-                plugin_type: "character".into(),
-                plugin_version: character.descriptor().version.clone(),
-                tier: Tier::Low,
-                priority: 0,
-                request: request_json(character, &input),
-                cache_key: "key".into(),
-                requested_by: None,
-            })
-            .await
-            .unwrap();
+        Fixture {
+            _dir: dir,
+            store,
+            objects,
+            plugins,
+            project_id: project.id,
+        }
+    }
+
+    impl Fixture {
+        /// Queues `type_id` on node `node` with these parameters.
+        async fn enqueue(
+            &self,
+            type_id: &str,
+            node: &str,
+            params: &[(&str, ParamValue)],
+        ) -> Execution {
+            let plugin = self
+                .plugins
+                .require(type_id)
+                .expect("run `cargo xtask build-plugins`");
+            let given = params
+                .iter()
+                .map(|(id, value)| ParamEntry {
+                    id: (*id).into(),
+                    value: value.clone(),
+                })
+                .collect();
+            let input = NodeInput {
+                node_id: node.into(),
+                params: plugin.descriptor().params_with_defaults(given),
+                inputs: vec![],
+                tier: QualityTier::Low,
+                seed: 1,
+            };
+            self.store
+                .enqueue(NewExecution {
+                    project_id: self.project_id.clone(),
+                    node_id: node.into(),
+                    plugin_type: type_id.into(),
+                    plugin_version: plugin.descriptor().version.clone(),
+                    tier: Tier::Low,
+                    priority: 0,
+                    request: request_json(plugin, &input),
+                    cache_key: format!("key-{node}"),
+                    requested_by: None,
+                })
+                .await
+                .unwrap()
+        }
+
+        fn pool(&self) -> WorkerPool {
+            WorkerPool::start(
+                self.store.clone(),
+                self.objects.clone(),
+                self.plugins.clone(),
+                vec![TierQueue::defaults(Tier::Low).with_concurrency(1)],
+                "test",
+            )
+            .unwrap()
+        }
+
+        /// Polls the execution until `done` says so (at most 10 s).
+        async fn wait_until(&self, id: &str, done: impl Fn(&Execution) -> bool) -> Execution {
+            let mut current = self.store.execution(id).await.unwrap();
+            for _ in 0..200 {
+                if done(&current) {
+                    return current;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                current = self.store.execution(id).await.unwrap();
+            }
+            panic!("execution did not get there within 10 s: {current:?}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_left_running_by_a_dead_worker_runs_again() {
+        let f = fixture(&[super::super::first_party_plugins().as_path()]).await;
+        let queued = f
+            .enqueue(
+                "character",
+                "maya",
+                &[("name", ParamValue::Text("MAYA".into()))],
+            )
+            .await;
         // A worker of a process that then crashed: its lease runs out at once.
-        store
+        f.store
             .claim("crashed-worker", &[Tier::Low], Duration::ZERO)
             .await
             .unwrap()
@@ -569,25 +630,9 @@ mod tests {
         // The lease is now in the past: the pool's first recovery pass re-queues the job.
         tokio::time::sleep(Duration::from_millis(5)).await;
 
-        let pool = WorkerPool::start(
-            store.clone(),
-            objects,
-            plugins.clone(),
-            vec![TierQueue::defaults(Tier::Low).with_concurrency(1)],
-            "test",
-        )
-        .unwrap();
-        let mut finished = None;
-        for _ in 0..100 {
-            let current = store.execution(&queued.id).await.unwrap();
-            if current.status.is_final() {
-                finished = Some(current);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let pool = f.pool();
+        let finished = f.wait_until(&queued.id, |e| e.status.is_final()).await;
         pool.stop().await;
-        let finished = finished.expect("the execution finished within 10 s");
         assert_eq!(
             finished.status,
             ExecutionStatus::Succeeded,
@@ -598,6 +643,60 @@ mod tests {
             finished.attempts, 2,
             "claimed once by the dead worker, once after recovery"
         );
-        assert_eq!(store.takes(&project.id, "maya").await.unwrap().len(), 1);
+        assert_eq!(f.store.takes(&f.project_id, "maya").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelling_a_running_execution_reaches_the_plugin() {
+        // The test guest that works until `is-cancelled` says stop.
+        let guests = tempfile::tempdir().unwrap();
+        let built = super::super::first_party_plugins()
+            .join("../wasm32-wasip2/plugin/guest_misbehave.wasm");
+        std::fs::copy(&built, guests.path().join("misbehave.wasm")).unwrap_or_else(|err| {
+            panic!(
+                "{}: {err}; run `cargo xtask build-plugins`",
+                built.display()
+            )
+        });
+        let f = fixture(&[guests.path()]).await;
+        let queued = f
+            .enqueue(
+                "misbehave",
+                "waiter",
+                &[("mode", ParamValue::Choice("cancel".into()))],
+            )
+            .await;
+        let pool = f.pool();
+
+        // Running, and its progress reached the store through the heartbeat.
+        let running = f
+            .wait_until(&queued.id, |e| {
+                e.progress_message == "waiting for cancellation"
+            })
+            .await;
+        assert_eq!(running.status, ExecutionStatus::Running);
+        let asked = std::time::Instant::now();
+        let flagged = f.store.cancel(&queued.id).await.unwrap();
+        assert!(flagged.cancel_requested);
+        let ended = f.wait_until(&queued.id, |e| e.status.is_final()).await;
+        pool.stop().await;
+        assert_eq!(
+            ended.status,
+            ExecutionStatus::Cancelled,
+            "{:?}",
+            ended.error
+        );
+        assert!(
+            asked.elapsed() < Duration::from_secs(3),
+            "the plugin saw the cancel within a heartbeat or two: {:?}",
+            asked.elapsed()
+        );
+        assert!(
+            f.store
+                .takes(&f.project_id, "waiter")
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }
