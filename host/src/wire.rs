@@ -235,7 +235,7 @@ mod tests {
                     .with_parent("scene-1")
                     .with_position(10.0, -4.5)
                     .with_param("prompt", ParamValue::Text("fog".into())),
-                Node::new("maya", "character", "0.1.0"),
+                Node::new("maya", "character", "0.1.0").with_active_take("take-7"),
             ],
             [Edge::new(
                 "maya--shot-1",
@@ -245,6 +245,10 @@ mod tests {
         );
         let decoded = decode_graph(&encode_graph(&graph)).unwrap();
         assert!(mdc_runtime::graph::diff(&graph, &decoded).is_empty());
+        assert_eq!(
+            decoded.node("maya").unwrap().active_take.as_deref(),
+            Some("take-7")
+        );
     }
 
     #[test]
@@ -266,6 +270,7 @@ pub fn encode_graph(graph: &mdc_runtime::graph::Graph) -> Json {
             "parent": node.parent.as_ref().map(|p| p.as_str()),
             "label": node.label,
             "params": node.params.iter().map(|(id, value)| (id.clone(), encode_param(value))).collect::<serde_json::Map<_, _>>(),
+            "activeTake": node.active_take,
         })).collect::<Vec<_>>(),
         "edges": graph.edges().map(|edge| json!({
             "id": edge.id.as_str(),
@@ -294,6 +299,9 @@ pub fn decode_graph(json: &Json) -> anyhow::Result<mdc_runtime::graph::Graph> {
         );
         if let Some(parent) = node["parent"].as_str() {
             decoded = decoded.with_parent(parent);
+        }
+        if let Some(take) = node["activeTake"].as_str() {
+            decoded = decoded.with_active_take(take);
         }
         if let Some(params) = node["params"].as_object() {
             for (id, value) in params {

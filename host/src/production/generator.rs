@@ -121,11 +121,25 @@ impl Generator {
         });
         let mut results: HashMap<NodeId, NodeResult> = HashMap::new();
         let blocked = blocking_problems(&plan_graph(graph, &plan), &self.catalog);
+        let targets: std::collections::HashSet<&NodeId> = targets.iter().collect();
         let mut finished = self.finished.subscribe();
         for wave in plan.waves() {
             let mut ready: Vec<(NodeId, NewExecution)> = Vec::new();
             for node_id in wave {
                 let name = graph.name_of(node_id.as_str()).to_string();
+                // A take the user chose serves everything downstream; only Generate on the
+                // node itself replaces it.
+                if !targets.contains(&node_id)
+                    && let Some(outputs) = self.chosen_take(project_id, graph, &node_id).await?
+                {
+                    events(GenerateEvent::NodeDone {
+                        name,
+                        reused: true,
+                        failed: false,
+                    });
+                    results.insert(node_id, NodeResult::Reused(outputs));
+                    continue;
+                }
                 let prepared = match upstream_failure(graph, &node_id, &results) {
                     Some(reason) => Err(NodeResult::Skipped(reason)),
                     None if blocked.contains_key(&node_id) => Err(NodeResult::Failed(format!(
@@ -197,6 +211,31 @@ impl Generator {
             })
             .collect();
         Ok(GenerateReport { nodes })
+    }
+
+    /// The outputs of the take chosen on `node`, when one is chosen and still exists in this
+    /// project (a take deleted since is ignored: the node is brought up to date instead).
+    async fn chosen_take(
+        &self,
+        project_id: &str,
+        graph: &Graph,
+        node: &NodeId,
+    ) -> anyhow::Result<Option<NodeOutputs>> {
+        let Some(take_id) = graph
+            .node(node.as_str())
+            .and_then(|n| n.active_take.as_deref())
+        else {
+            return Ok(None);
+        };
+        let take = match self.store.take(take_id).await {
+            Ok(take) if take.project_id == project_id && take.node_id == node.as_str() => take,
+            Ok(_) | Err(mdc_store::StoreError::NotFound { .. }) => {
+                tracing::warn!(%node, take = take_id, "the chosen take is not this node's; ignoring it");
+                return Ok(None);
+            }
+            Err(err) => return Err(err.into()),
+        };
+        Ok(Some(decode_outputs(&serde_json::from_str(&take.outputs)?)?))
     }
 
     /// Builds the node's input from its parameters and upstream outputs, and its queue entry.
@@ -469,79 +508,73 @@ fn upstream_failure(
 mod tests {
     use mdc_runtime::graph::{Edge, Node};
     use mdc_runtime::plugin::types::ParamValue;
-    use mdc_runtime::plugin::{EngineConfig, PluginEngine};
-    use mdc_store::objects::{LocalDirStore, ObjectStore};
-    use mdc_store::{Page, SqlStore};
+    use mdc_store::{ExecutionQueue, Page};
 
     use super::*;
-    use crate::production::{TierQueue, WorkerPool};
+    use crate::production::testing::{Fixture, first_party_plugins, fixture};
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_node_whose_inputs_are_invalid_fails_clearly_and_queues_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(
-            SqlStore::open_sqlite(&dir.path().join("mdc.db"))
-                .await
-                .unwrap(),
-        );
-        let objects: Arc<dyn ObjectStore> =
-            Arc::new(LocalDirStore::new(dir.path().join("objects")));
-        let engine = PluginEngine::new(EngineConfig::default()).unwrap();
-        let plugins = Arc::new(
-            PluginSet::load_dirs(&engine, &[super::super::first_party_plugins().as_path()])
-                .await
-                .unwrap(),
-        );
-        plugins
-            .require("shot")
-            .expect("run `cargo xtask build-plugins`");
-        let user = store.create_user("Ana", "ana@studio.test").await.unwrap();
-        let project = store.create_project("Ferry", &user.id).await.unwrap();
+    fn character(id: &str, name: &str) -> Node {
+        Node::new(id, "character", "0.1.0")
+            .with_label(name)
+            .with_param("name", ParamValue::Text(name.into()))
+    }
 
-        // MAYA's age is out of range; the shot she is wired into depends on her.
+    /// MAYA (`character`) wired into `shot-1`.
+    fn maya_in_a_shot(maya: Node) -> Graph {
         let mut graph = Graph::new();
-        let mut maya = Node::new("maya", "character", "0.1.0");
-        maya.label = "MAYA".into();
-        maya.params
-            .insert("name".into(), ParamValue::Text("MAYA".into()));
-        maya.params.insert("age".into(), ParamValue::Integer(500));
         graph.insert_node(maya);
-        let mut shot = Node::new("shot-1", "shot", "0.1.0");
-        shot.params
-            .insert("prompt".into(), ParamValue::Text("Maya waits".into()));
-        graph.insert_node(shot);
-        graph.insert_node(Node::new("tom", "character", "0.1.0"));
+        graph.insert_node(
+            Node::new("shot-1", "shot", "0.1.0")
+                .with_param("prompt", ParamValue::Text("Maya waits".into())),
+        );
         graph.insert_edge(Edge::new(
             "e1",
             ("maya", "character"),
             ("shot-1", "characters"),
         ));
+        graph
+    }
 
-        let pool = WorkerPool::start(
-            store.clone(),
-            objects,
-            plugins.clone(),
-            vec![TierQueue::defaults(Tier::Low).with_concurrency(1)],
-            "test",
-        )
-        .unwrap();
-        let generator = Generator::new(store.clone(), plugins, pool.waker(), pool.finished());
-        let targets = [NodeId::new("shot-1"), NodeId::new("tom")];
-        let report = generator
-            .generate(&project.id, &graph, &targets, QualityTier::Low, 1, &|_| {})
+    async fn generate(
+        f: &Fixture,
+        pool: &crate::production::WorkerPool,
+        graph: &Graph,
+        targets: &[&str],
+    ) -> GenerateReport {
+        let generator = Generator::new(
+            f.store.clone(),
+            f.plugins.clone(),
+            pool.waker(),
+            pool.finished(),
+        );
+        let targets: Vec<NodeId> = targets.iter().map(|t| NodeId::new(*t)).collect();
+        generator
+            .generate(&f.project_id, graph, &targets, QualityTier::Low, 1, &|_| {})
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    fn result<'r>(report: &'r GenerateReport, id: &str) -> &'r NodeResult {
+        report
+            .nodes
+            .iter()
+            .find(|(node, _)| node.as_str() == id)
+            .map(|(_, r)| r)
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_node_whose_inputs_are_invalid_fails_clearly_and_queues_nothing() {
+        let f = fixture(&[first_party_plugins().as_path()]).await;
+        // MAYA's age is out of range; the shot she is wired into depends on her.
+        let mut graph =
+            maya_in_a_shot(character("maya", "MAYA").with_param("age", ParamValue::Integer(500)));
+        graph.insert_node(character("tom", "TOM"));
+        let pool = f.pool();
+        let report = generate(&f, &pool, &graph, &["shot-1", "tom"]).await;
         pool.stop().await;
 
-        let result = |id: &str| {
-            report
-                .nodes
-                .iter()
-                .find(|(node, _)| node.as_str() == id)
-                .map(|(_, r)| r.clone())
-                .unwrap()
-        };
-        match result("maya") {
+        match result(&report, "maya") {
             NodeResult::Failed(why) => {
                 assert!(
                     why.starts_with("cannot run:") && why.contains("150"),
@@ -550,17 +583,67 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(result("shot-1"), NodeResult::Skipped(_)));
+        assert!(matches!(result(&report, "shot-1"), NodeResult::Skipped(_)));
         assert!(
-            matches!(result("tom"), NodeResult::Generated(_)),
+            matches!(result(&report, "tom"), NodeResult::Generated(_)),
             "unrelated nodes still run"
         );
         for node in ["maya", "shot-1"] {
-            let executions = store
-                .node_executions(&project.id, node, Page::default())
+            let executions = f
+                .store
+                .node_executions(&f.project_id, node, Page::default())
                 .await
                 .unwrap();
             assert!(executions.is_empty(), "nothing queued for {node}");
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_chosen_take_serves_downstream_until_the_node_is_generated_again() {
+        let f = fixture(&[first_party_plugins().as_path()]).await;
+        let pool = f.pool();
+        // Two takes of MAYA: as first named, then renamed.
+        let first = maya_in_a_shot(character("maya", "MAYA"));
+        generate(&f, &pool, &first, &["maya"]).await;
+        let renamed = maya_in_a_shot(character("maya", "MAYA RUIZ"));
+        generate(&f, &pool, &renamed, &["maya"]).await;
+        let takes = f.store.takes(&f.project_id, "maya").await.unwrap();
+        assert_eq!(takes.len(), 2);
+        let first_take = takes.iter().find(|t| !t.outputs.contains("RUIZ")).unwrap();
+
+        // The user picks the first take: the shot is drawn with it, MAYA is not redone.
+        let mut pinned = renamed.clone();
+        pinned.update_node("maya", |n| n.active_take = Some(first_take.id.clone()));
+        let report = generate(&f, &pool, &pinned, &["shot-1"]).await;
+        assert!(matches!(result(&report, "maya"), NodeResult::Reused(_)));
+        let NodeResult::Generated(shot) = result(&report, "shot-1") else {
+            panic!("{:?}", result(&report, "shot-1"));
+        };
+        let cast = shot
+            .values
+            .iter()
+            .find(|v| v.port == "shot")
+            .and_then(|v| match &v.value {
+                Value::Json(json) => Some(json.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(
+            cast.contains("\"MAYA\"") && !cast.contains("RUIZ"),
+            "{cast}"
+        );
+        assert_eq!(
+            f.store.takes(&f.project_id, "maya").await.unwrap().len(),
+            2,
+            "no new take of MAYA"
+        );
+
+        // Generate on MAYA herself brings her up to date (the renamed take, from the cache).
+        let report = generate(&f, &pool, &pinned, &["maya"]).await;
+        let NodeResult::Reused(outputs) = result(&report, "maya") else {
+            panic!("{:?}", result(&report, "maya"));
+        };
+        assert!(format!("{outputs:?}").contains("RUIZ"));
+        pool.stop().await;
     }
 }

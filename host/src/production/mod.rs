@@ -10,6 +10,8 @@
 mod generator;
 mod plugin_set;
 mod services;
+#[cfg(test)]
+mod testing;
 mod tiers;
 mod worker;
 
@@ -32,13 +34,4 @@ pub(crate) fn request_json(
         "input": crate::wire::encode_input(input),
     })
     .to_string()
-}
-
-/// Where `cargo xtask build-plugins` puts the first-party components, for tests.
-#[cfg(test)]
-pub(crate) fn first_party_plugins() -> std::path::PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-        .join("plugins")
 }

@@ -482,14 +482,11 @@ async fn heartbeat(
 
 #[cfg(test)]
 mod tests {
-
-    use mdc_runtime::plugin::types::{NodeInput, ParamEntry, ParamValue, QualityTier};
-    use mdc_runtime::plugin::{EngineConfig, PluginEngine};
-    use mdc_store::objects::LocalDirStore;
-    use mdc_store::{ExecutionQueue, ExecutionStatus, NewExecution, ProjectStore, SqlStore, Tier};
+    use mdc_runtime::plugin::types::ParamValue;
+    use mdc_store::{ExecutionQueue, ExecutionStatus, Tier};
 
     use super::*;
-    use crate::production::request_json;
+    use crate::production::testing::{first_party_plugins, fixture};
 
     #[test]
     fn batches_grow_while_work_keeps_coming_and_stay_short() {
@@ -513,107 +510,9 @@ mod tests {
         assert_eq!(sizing.next_claim(), 1);
     }
 
-    /// A SQLite store, a local object folder, and the plugins of `dirs`.
-    struct Fixture {
-        _dir: tempfile::TempDir,
-        store: Arc<SqlStore>,
-        objects: Arc<dyn ObjectStore>,
-        plugins: Arc<PluginSet>,
-        project_id: String,
-    }
-
-    async fn fixture(dirs: &[&std::path::Path]) -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            SqlStore::open_sqlite(&dir.path().join("mdc.db"))
-                .await
-                .unwrap(),
-        );
-        let objects: Arc<dyn ObjectStore> =
-            Arc::new(LocalDirStore::new(dir.path().join("objects")));
-        let engine = PluginEngine::new(EngineConfig::default()).unwrap();
-        let plugins = Arc::new(PluginSet::load_dirs(&engine, dirs).await.unwrap());
-        let user = store.create_user("Ana", "ana@studio.test").await.unwrap();
-        let project = store.create_project("Ferry", &user.id).await.unwrap();
-        Fixture {
-            _dir: dir,
-            store,
-            objects,
-            plugins,
-            project_id: project.id,
-        }
-    }
-
-    impl Fixture {
-        /// Queues `type_id` on node `node` with these parameters.
-        async fn enqueue(
-            &self,
-            type_id: &str,
-            node: &str,
-            params: &[(&str, ParamValue)],
-        ) -> Execution {
-            let plugin = self
-                .plugins
-                .require(type_id)
-                .expect("run `cargo xtask build-plugins`");
-            let given = params
-                .iter()
-                .map(|(id, value)| ParamEntry {
-                    id: (*id).into(),
-                    value: value.clone(),
-                })
-                .collect();
-            let input = NodeInput {
-                node_id: node.into(),
-                params: plugin.descriptor().params_with_defaults(given),
-                inputs: vec![],
-                tier: QualityTier::Low,
-                seed: 1,
-            };
-            self.store
-                .enqueue(NewExecution {
-                    project_id: self.project_id.clone(),
-                    node_id: node.into(),
-                    plugin_type: type_id.into(),
-                    plugin_version: plugin.descriptor().version.clone(),
-                    tier: Tier::Low,
-                    priority: 0,
-                    request: request_json(plugin, &input),
-                    cache_key: format!("key-{node}"),
-                    requested_by: None,
-                })
-                .await
-                .unwrap()
-        }
-
-        fn pool(&self) -> WorkerPool {
-            WorkerPool::start(
-                self.store.clone(),
-                self.objects.clone(),
-                self.plugins.clone(),
-                vec![TierQueue::defaults(Tier::Low).with_concurrency(1)],
-                "test",
-            )
-            .unwrap()
-        }
-
-        /// Polls the execution until `done` says so (at most 10 s).
-        async fn wait_until(&self, id: &str, done: impl Fn(&Execution) -> bool) -> Execution {
-            let mut current = self.store.execution(id).await.unwrap();
-            for _ in 0..200 {
-                if done(&current) {
-                    return current;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                current = self.store.execution(id).await.unwrap();
-            }
-            panic!("execution did not get there within 10 s: {current:?}");
-        }
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_job_left_running_by_a_dead_worker_runs_again() {
-        let f = fixture(&[super::super::first_party_plugins().as_path()]).await;
+        let f = fixture(&[first_party_plugins().as_path()]).await;
         let queued = f
             .enqueue(
                 "character",
@@ -650,8 +549,7 @@ mod tests {
     async fn cancelling_a_running_execution_reaches_the_plugin() {
         // The test guest that works until `is-cancelled` says stop.
         let guests = tempfile::tempdir().unwrap();
-        let built = super::super::first_party_plugins()
-            .join("../wasm32-wasip2/plugin/guest_misbehave.wasm");
+        let built = first_party_plugins().join("../wasm32-wasip2/plugin/guest_misbehave.wasm");
         std::fs::copy(&built, guests.path().join("misbehave.wasm")).unwrap_or_else(|err| {
             panic!(
                 "{}: {err}; run `cargo xtask build-plugins`",

@@ -24,6 +24,8 @@ pub enum ChangedField {
     Label,
     /// The value of this parameter (set, changed or cleared).
     Param(String),
+    /// The chosen take.
+    ActiveTake,
 }
 
 impl fmt::Display for ChangedField {
@@ -34,6 +36,7 @@ impl fmt::Display for ChangedField {
             ChangedField::Parent => f.write_str("parent"),
             ChangedField::Label => f.write_str("label"),
             ChangedField::Param(id) => write!(f, "param {id}"),
+            ChangedField::ActiveTake => f.write_str("active take"),
         }
     }
 }
@@ -186,6 +189,9 @@ fn compare_nodes(before: &Node, after: &Node, result: &mut GraphDiff) {
     }
     if before.label != after.label {
         fields.push(ChangedField::Label);
+    }
+    if before.active_take != after.active_take {
+        fields.push(ChangedField::ActiveTake);
     }
     if before.params != after.params {
         merge(

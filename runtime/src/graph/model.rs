@@ -30,6 +30,10 @@ pub struct Node {
     pub label: String,
     /// Parameter values the user set, by parameter id; defaults are not stored.
     pub params: BTreeMap<String, ParamValue>,
+    /// The take the user chose (an opaque take id). While set, nodes downstream use its
+    /// outputs and Generate on them does not redo this node; Generate on the node itself
+    /// makes a new take. `None`: the take made from the node's current inputs.
+    pub active_take: Option<String>,
 }
 
 impl Node {
@@ -47,6 +51,7 @@ impl Node {
             parent: None,
             label: String::new(),
             params: BTreeMap::new(),
+            active_take: None,
         }
     }
 
@@ -65,6 +70,12 @@ impl Node {
     /// This node at `(x, y)`.
     pub fn with_position(mut self, x: f64, y: f64) -> Node {
         self.position = Position { x, y };
+        self
+    }
+
+    /// This node with `take` as its chosen take.
+    pub fn with_active_take(mut self, take: impl Into<String>) -> Node {
+        self.active_take = Some(take.into());
         self
     }
 
