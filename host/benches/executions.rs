@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mdc::production::{Generator, PluginSet, TierQueue, WorkerPool};
+use mdc::production::{GenerateRequest, Generator, PluginSet, TierQueue, WorkerPool};
 use mdc_runtime::graph::{Graph, Node, NodeId};
-use mdc_runtime::plugin::types::{ParamValue, QualityTier};
+use mdc_runtime::plugin::types::ParamValue;
 use mdc_runtime::plugin::{EngineConfig, PluginEngine};
 use mdc_store::objects::{LocalDirStore, ObjectStore};
 use mdc_store::{SqlStore, Store, Tier};
@@ -82,7 +82,13 @@ async fn measure(
 
     let started = Instant::now();
     let report = generator
-        .generate(&project.id, &graph, &targets, QualityTier::Low, 1, &quiet)
+        .generate(
+            &project.id,
+            &graph,
+            &targets,
+            &GenerateRequest::draft(1),
+            &quiet,
+        )
         .await
         .unwrap();
     let generate_s = started.elapsed().as_secs_f64();
@@ -95,7 +101,13 @@ async fn measure(
 
     let started = Instant::now();
     let again = generator
-        .generate(&project.id, &graph, &targets, QualityTier::Low, 1, &quiet)
+        .generate(
+            &project.id,
+            &graph,
+            &targets,
+            &GenerateRequest::draft(1),
+            &quiet,
+        )
         .await
         .unwrap();
     let regenerate_s = started.elapsed().as_secs_f64();
@@ -112,7 +124,13 @@ async fn measure(
     for sample in &mut samples {
         let started = Instant::now();
         generator
-            .generate(&project.id, &graph, &one, QualityTier::Low, 1, &quiet)
+            .generate(
+                &project.id,
+                &graph,
+                &one,
+                &GenerateRequest::draft(1),
+                &quiet,
+            )
             .await
             .unwrap();
         *sample = started.elapsed();

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mdc::production::{Generator, NodeResult, PluginSet, TierQueue, WorkerPool};
+use mdc::production::{GenerateRequest, Generator, NodeResult, PluginSet, TierQueue, WorkerPool};
 use mdc_runtime::graph::{Graph, Node, NodeId};
-use mdc_runtime::plugin::types::{ParamValue, QualityTier};
+use mdc_runtime::plugin::types::ParamValue;
 use mdc_runtime::plugin::{EngineConfig, PluginEngine};
 use mdc_store::objects::{LocalDirStore, ObjectStore};
 use mdc_store::{ExecutionStatus, Page, SqlStore, Store, Tier, new_id};
@@ -118,7 +118,13 @@ async fn a_generation_survives_the_database_going_away() {
     };
 
     let report = generator
-        .generate(&project.id, &graph, &targets, QualityTier::Low, 7, &|_| {})
+        .generate(
+            &project.id,
+            &graph,
+            &targets,
+            &GenerateRequest::draft(7),
+            &|_| {},
+        )
         .await
         .expect("the generation waits for the database to come back");
     let generated_at = std::time::Instant::now();

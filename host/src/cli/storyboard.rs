@@ -20,7 +20,9 @@ use mdc_store::objects::ObjectStore;
 use mdc_store::{Store, Tier};
 
 use super::local::{open_project, open_stores};
-use crate::production::{GenerateEvent, Generator, NodeResult, PluginSet, TierQueue, WorkerPool};
+use crate::production::{
+    GenerateEvent, GenerateRequest, Generator, NodeResult, PluginSet, TierQueue, WorkerPool,
+};
 use crate::wire::{decode_graph, encode_graph};
 
 /// Arguments of `mdc storyboard`.
@@ -134,8 +136,7 @@ pub async fn run(args: StoryboardArgs, data_dir: &Path) -> anyhow::Result<()> {
             &project_id,
             &graph,
             &sequences,
-            QualityTier::Low,
-            args.seed,
+            &GenerateRequest::draft(args.seed),
             &events,
         )
         .await;

@@ -16,6 +16,28 @@ use tokio::sync::{Notify, broadcast};
 use super::{Finished, PluginSet, request_json};
 use crate::wire::decode_outputs;
 
+/// What a Generate asks for besides its targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateRequest {
+    /// The quality tier every node runs at.
+    pub tier: QualityTier,
+    /// The seed of every random choice, so each take can be regenerated exactly.
+    pub seed: u64,
+    /// The user who asked (recorded on every execution), if known.
+    pub requested_by: Option<String>,
+}
+
+impl GenerateRequest {
+    /// A Draft-tier request with `seed`, on nobody's behalf (the terminal).
+    pub fn draft(seed: u64) -> GenerateRequest {
+        GenerateRequest {
+            tier: QualityTier::Low,
+            seed,
+            requested_by: None,
+        }
+    }
+}
+
 /// What happened to one node of a generation.
 #[derive(Debug, Clone)]
 pub enum NodeResult {
@@ -105,14 +127,13 @@ impl Generator {
         }
     }
 
-    /// Brings `targets` and everything they depend on up to date at `tier` with `seed`.
+    /// Brings `targets` and everything they depend on up to date as `request` says.
     pub async fn generate(
         &self,
         project_id: &str,
         graph: &Graph,
         targets: &[NodeId],
-        tier: QualityTier,
-        seed: u64,
+        request: &GenerateRequest,
         events: &(dyn Fn(GenerateEvent) + Sync),
     ) -> anyhow::Result<GenerateReport> {
         let plan = Plan::for_nodes(graph, targets)?;
@@ -147,7 +168,7 @@ impl Generator {
                         blocked[&node_id].join(" ")
                     ))),
                     None => self
-                        .prepare(project_id, graph, &node_id, &results, tier, seed)
+                        .prepare(project_id, graph, &node_id, &results, request)
                         .await
                         .map_err(|err| NodeResult::Failed(format!("{err:#}"))),
                 };
@@ -245,9 +266,9 @@ impl Generator {
         graph: &Graph,
         node_id: &NodeId,
         results: &HashMap<NodeId, NodeResult>,
-        tier: QualityTier,
-        seed: u64,
+        request: &GenerateRequest,
     ) -> anyhow::Result<NewExecution> {
+        let (tier, seed) = (request.tier, request.seed);
         let node = graph
             .node(node_id.as_str())
             .context("node vanished from the graph")?;
@@ -328,7 +349,7 @@ impl Generator {
             } else {
                 format!("{project_id}:{key}:{references}")
             },
-            requested_by: None,
+            requested_by: request.requested_by.clone(),
         };
         Ok(spec)
     }
@@ -549,7 +570,16 @@ mod tests {
         );
         let targets: Vec<NodeId> = targets.iter().map(|t| NodeId::new(*t)).collect();
         generator
-            .generate(&f.project_id, graph, &targets, QualityTier::Low, 1, &|_| {})
+            .generate(
+                &f.project_id,
+                graph,
+                &targets,
+                &GenerateRequest {
+                    requested_by: Some("user-ana".into()),
+                    ..GenerateRequest::draft(1)
+                },
+                &|_| {},
+            )
             .await
             .unwrap()
     }
@@ -596,6 +626,16 @@ mod tests {
                 .unwrap();
             assert!(executions.is_empty(), "nothing queued for {node}");
         }
+        let tom = f
+            .store
+            .node_executions(&f.project_id, "tom", Page::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            tom[0].spec.requested_by.as_deref(),
+            Some("user-ana"),
+            "who asked"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,7 @@ mod testing;
 mod tiers;
 mod worker;
 
-pub use generator::{GenerateEvent, GenerateReport, Generator, NodeResult};
+pub use generator::{GenerateEvent, GenerateReport, GenerateRequest, Generator, NodeResult};
 pub use plugin_set::PluginSet;
 pub use tiers::TierQueue;
 pub use worker::{Finished, WorkerPool};
