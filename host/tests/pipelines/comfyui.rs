@@ -1,6 +1,6 @@
 //! The `comfyui` node run by `mdc plugin run` against the fake ComfyUI.
 
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value as Json, json};
@@ -15,6 +15,21 @@ use crate::support::{
 };
 
 /// Parameters of a comfyui node pointed at `fake`.
+/// Runs the comfyui node at the Standard tier against `fake` (its origin granted), writing
+/// outputs to a fresh folder.
+fn run_against(fake: &FakeComfyUi, params: &Json, inputs: &Json) -> (tempfile::TempDir, Output) {
+    let out = tempfile::tempdir().unwrap();
+    let output = run_plugin(
+        &plugin_path("comfyui"),
+        params,
+        inputs,
+        "standard",
+        &[fake.url()],
+        out.path(),
+    );
+    (out, output)
+}
+
 fn params(fake: &FakeComfyUi, workflow: Json) -> Json {
     json!({"endpoint": fake.url(), "workflow": workflow, "prompt": "a lighthouse in a storm"})
 }
@@ -198,15 +213,7 @@ fn node_errors_from_comfyui_name_the_node_class_and_problem() {
     let fake = FakeComfyUi::start();
     let mut workflow = default_workflow();
     workflow["4"]["inputs"] = json!({});
-    let out = tempfile::tempdir().unwrap();
-    let output = run_plugin(
-        &plugin_path("comfyui"),
-        &params(&fake, workflow),
-        &json!({}),
-        "standard",
-        &[fake.url()],
-        out.path(),
-    );
+    let (out, output) = run_against(&fake, &params(&fake, workflow), &json!({}));
     let text = assert_failure(&output);
     let expected = format!(
         "ComfyUI at {} refused the workflow: node 4 (CheckpointLoaderSimple): Required input is missing: ckpt_name",
@@ -237,15 +244,7 @@ fn an_execution_error_names_the_prompt_and_node() {
         fault: Fault::ExecutionError,
         ..Options::default()
     });
-    let out = tempfile::tempdir().unwrap();
-    let output = run_plugin(
-        &plugin_path("comfyui"),
-        &params(&fake, default_workflow()),
-        &json!({}),
-        "standard",
-        &[fake.url()],
-        out.path(),
-    );
+    let (_out, output) = run_against(&fake, &params(&fake, default_workflow()), &json!({}));
     let text = assert_failure(&output);
     assert!(
         text.contains(&format!("ComfyUI at {} failed prompt c0f00001-0000-4000-8000-000000000001 at node 3 (KSampler): torch.OutOfMemoryError — CUDA out of memory. Tried to allocate 2.50 GiB", fake.url())),
@@ -261,15 +260,7 @@ fn a_backend_that_dies_mid_job_is_reported_with_the_prompt_id() {
         fault: Fault::DieMidJob,
         ..Options::default()
     });
-    let out = tempfile::tempdir().unwrap();
-    let output = run_plugin(
-        &plugin_path("comfyui"),
-        &params(&fake, default_workflow()),
-        &json!({}),
-        "standard",
-        &[fake.url()],
-        out.path(),
-    );
+    let (_out, output) = run_against(&fake, &params(&fake, default_workflow()), &json!({}));
     let text = assert_failure(&output);
     assert!(!fake.server.is_running(), "the fake died");
     assert!(
