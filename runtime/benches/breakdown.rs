@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 use mdc_runtime::plugin::types::{
     ActionInput, GraphNode, GraphPatch, NodeInput, ParamEntry, ParamValue, QualityTier,
 };
-use mdc_runtime::plugin::{CallContext, EngineConfig, NoServices, PluginEngine};
+use mdc_runtime::plugin::{CallContext, NoServices};
 use mdc_sdk::testing::{InputBuilder, TestGraph, TestHost};
 
+#[path = "support/mod.rs"]
+mod support;
 const RUNS: usize = 10;
 
 fn p50(mut samples: Vec<Duration>) -> Duration {
@@ -73,24 +75,7 @@ fn main() {
     }
 
     // Sandbox: target/plugins/script.wasm, a fresh instance per call.
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let component = target.join("plugins/script.wasm");
-    let bytes = std::fs::read(&component).unwrap_or_else(|err| {
-        panic!(
-            "{}: {err}; run `cargo xtask build-plugins`",
-            component.display()
-        )
-    });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let engine = PluginEngine::new(EngineConfig::default()).unwrap();
-    let plugin = runtime
-        .block_on(engine.load("script", &bytes))
-        .expect("load script");
+    let (runtime, _engine, plugin) = support::first_party("script");
     let node = NodeInput {
         node_id: "script-1".into(),
         params: plugin.descriptor().params_with_defaults(vec![ParamEntry {

@@ -11,9 +11,11 @@ use std::time::{Duration, Instant};
 use mdc_runtime::plugin::types::{
     ConnectedValue, NodeInput, ParamEntry, ParamValue, PortValues, QualityTier, Value as RtValue,
 };
-use mdc_runtime::plugin::{CallContext, EngineConfig, HostServices, PluginEngine};
+use mdc_runtime::plugin::{CallContext, HostServices};
 use mdc_sdk::testing::{InputBuilder, TestHost};
 
+#[path = "support/mod.rs"]
+mod support;
 const PROMPT: &str = "A fisherman hauls a net at dawn while gulls wheel over the harbour";
 const CHARACTER: &str = r#"{"name":"MAYA"}"#;
 const ENVIRONMENT: &str = r#"{"mood":"dawn","type":"exterior"}"#;
@@ -54,24 +56,7 @@ fn main() {
         })
         .collect();
 
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let component = target.join("plugins/shot.wasm");
-    let bytes = std::fs::read(&component).unwrap_or_else(|err| {
-        panic!(
-            "{}: {err}; run `cargo xtask build-plugins`",
-            component.display()
-        )
-    });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let engine = PluginEngine::new(EngineConfig::default()).unwrap();
-    let plugin = runtime
-        .block_on(engine.load("shot", &bytes))
-        .expect("load shot");
+    let (runtime, _engine, plugin) = support::first_party("shot");
     let connected = |port: &str, json: &str| PortValues {
         port: port.into(),
         values: vec![ConnectedValue {
