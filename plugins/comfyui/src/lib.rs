@@ -71,7 +71,8 @@ pub fn request(input: &NodeInput) -> GenerationRequest {
 
 impl Node for ComfyUiNode {
     fn describe() -> NodeDescriptor {
-        NodeDescriptor::new("comfyui", "0.1.0", "ComfyUI")
+        pipeline_kit::descriptor::gpu_generation(
+            NodeDescriptor::new("comfyui", "0.1.0", "ComfyUI")
             .category("Generation")
             .icon("🧩")
             .docs(
@@ -117,19 +118,7 @@ impl Node for ComfyUiNode {
                     .help("Friendly name → value for the exposed inputs: {\"Steps\": 30}."),
             )
             .param(Param::multiline("prompt", "Prompt").help("What to generate."))
-            .tier(
-                TierEstimate::new(QualityTier::Standard)
-                    .seconds(45.0)
-                    .gpu_memory_mib(12 * 1024),
-            )
-            .tier(
-                TierEstimate::new(QualityTier::High)
-                    .seconds(180.0)
-                    .gpu_memory_mib(24 * 1024),
-            )
-            .capability(Capability::outbound_http(["*"]))
-            .capability(Capability::AssetRead)
-            .capability(Capability::OutputWrite)
+        )
     }
 
     fn validate(input: &NodeInput) -> Vec<Diagnostic> {

@@ -63,7 +63,8 @@ pub fn summary(function: Function, tier: QualityTier, served: &Served, first: &s
 
 impl Node for FunctionRunner {
     fn describe() -> NodeDescriptor {
-        NodeDescriptor::new("function-runner", "0.1.0", "Function Runner")
+        pipeline_kit::descriptor::gpu_generation(
+            NodeDescriptor::new("function-runner", "0.1.0", "Function Runner")
             .category("Generation")
             .icon("🧭")
             .docs(
@@ -99,19 +100,7 @@ impl Node for FunctionRunner {
                     .required()
                     .help("{\"models\": [{\"id\": \"sdxl-local\", \"function\": \"create-image\", \"tier\": \"standard\", \"kind\": \"comfyui\", …}]}"),
             )
-            .tier(
-                TierEstimate::new(QualityTier::Standard)
-                    .seconds(45.0)
-                    .gpu_memory_mib(12 * 1024),
-            )
-            .tier(
-                TierEstimate::new(QualityTier::High)
-                    .seconds(180.0)
-                    .gpu_memory_mib(24 * 1024),
-            )
-            .capability(Capability::outbound_http(["*"]))
-            .capability(Capability::AssetRead)
-            .capability(Capability::OutputWrite)
+        )
     }
 
     fn validate(input: &NodeInput) -> Vec<Diagnostic> {

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod comfyui;
+pub mod descriptor;
 pub mod gradio;
 pub mod net;
 pub mod pipeline;
