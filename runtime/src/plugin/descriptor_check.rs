@@ -17,6 +17,11 @@ impl std::fmt::Display for DescriptorProblem {
 /// Checks a descriptor and lists every rule it breaks (empty when it is sound).
 pub fn check_descriptor(descriptor: &NodeDescriptor) -> Vec<DescriptorProblem> {
     let mut problems = Vec::new();
+    if let Some(oversized) = oversized(descriptor) {
+        // Nothing more is read of a descriptor this large.
+        problems.push(DescriptorProblem(oversized));
+        return problems;
+    }
     let mut problem = |message: String| problems.push(DescriptorProblem(message));
 
     if !is_kebab_id(&descriptor.type_id) {
@@ -40,6 +45,12 @@ pub fn check_descriptor(descriptor: &NodeDescriptor) -> Vec<DescriptorProblem> {
         problem(format!("parameter id {duplicate:?} is used more than once"));
     }
     for param in &descriptor.params {
+        if !is_kebab_id(&param.id) && !is_snake_id(&param.id) {
+            problem(format!(
+                "parameter id {:?} must be lowercase letters, digits, '-' or '_'",
+                param.id
+            ));
+        }
         check_param(param, &mut problem);
     }
     let mut tiers = HashSet::new();
@@ -80,6 +91,72 @@ pub fn check_descriptor(descriptor: &NodeDescriptor) -> Vec<DescriptorProblem> {
         }
     }
     problems
+}
+
+/// Most ports on one side, parameters, actions and options of one choice a descriptor may have.
+const MAX_ITEMS: usize = 1024;
+/// Most bytes of text in a whole descriptor (documentation included).
+const MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// Says why a descriptor is too large to check, if it is: counts and total text bounded, so
+/// the rules below run on a descriptor of known size.
+fn oversized(descriptor: &NodeDescriptor) -> Option<String> {
+    let counts = [
+        ("input ports", descriptor.inputs.len()),
+        ("output ports", descriptor.outputs.len()),
+        ("parameters", descriptor.params.len()),
+        ("actions", descriptor.actions.len()),
+        ("capabilities", descriptor.capabilities.len()),
+        ("tiers", descriptor.tiers.len()),
+    ];
+    let options = descriptor
+        .params
+        .iter()
+        .map(|param| match &param.param_type {
+            ParamType::Choice(options) => options.len(),
+            _ => 0,
+        });
+    let most_options = options.max().unwrap_or(0);
+    for (what, count) in counts
+        .into_iter()
+        .chain([("options of one choice", most_options)])
+    {
+        if count > MAX_ITEMS {
+            return Some(format!(
+                "declares {count} {what}; at most {MAX_ITEMS} are allowed"
+            ));
+        }
+    }
+    let port_text =
+        |port: &Port| port.id.len() + port.label.len() + port.kind.len() + port.help.len();
+    let text = descriptor.type_id.len()
+        + descriptor.display_name.len()
+        + descriptor.category.len()
+        + descriptor.icon.len()
+        + descriptor.docs.len()
+        + descriptor.inputs.iter().map(port_text).sum::<usize>()
+        + descriptor.outputs.iter().map(port_text).sum::<usize>()
+        + descriptor
+            .params
+            .iter()
+            .map(|param| {
+                let options = match &param.param_type {
+                    ParamType::Choice(options) => options
+                        .iter()
+                        .map(|option| option.value.len() + option.label.len())
+                        .sum(),
+                    _ => 0,
+                };
+                param.id.len() + param.label.len() + param.help.len() + options
+            })
+            .sum::<usize>()
+        + descriptor
+            .actions
+            .iter()
+            .map(|action| action.id.len() + action.label.len() + action.help.len())
+            .sum::<usize>();
+    (text > MAX_TEXT_BYTES)
+        .then(|| format!("holds {text} bytes of text; at most {MAX_TEXT_BYTES} are allowed"))
 }
 
 /// Normalises `scheme://host[:port]` (no path) to lowercase with an explicit port.
@@ -268,11 +345,13 @@ fn is_snake_id(text: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// Ids that occur more than once, each named once, in order of first repetition. Linear.
 fn duplicates<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut seen = HashSet::new();
+    let mut reported = HashSet::new();
     let mut repeated = Vec::new();
     for id in ids {
-        if !seen.insert(id) && !repeated.contains(&id) {
+        if !seen.insert(id) && reported.insert(id) {
             repeated.push(id);
         }
     }
@@ -364,6 +443,46 @@ mod tests {
             .push(Capability::OutboundHttp(vec!["ftp://x".into()]));
         let problems = check_descriptor(&d);
         assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+
+    #[test]
+    fn rejects_parameter_ids_with_escapes_or_nothing() {
+        let mut d = descriptor();
+        for id in ["", "\u{1b}[2J"] {
+            d.params.push(Param {
+                id: id.into(),
+                label: "x".into(),
+                param_type: ParamType::Boolean,
+                default: None,
+                required: false,
+                help: String::new(),
+            });
+        }
+        check(
+            d,
+            &[
+                "parameter id \"\" must be lowercase letters, digits, '-' or '_'",
+                "parameter id \"\\u{1b}[2J\" must be lowercase letters, digits, '-' or '_'",
+            ],
+        );
+    }
+
+    #[test]
+    fn refuses_a_descriptor_with_too_many_ports_in_linear_time() {
+        let mut d = descriptor();
+        d.inputs = (0..400_000).map(|_| port("same", "character")).collect();
+        let started = std::time::Instant::now();
+        check(
+            d,
+            &["declares 400000 input ports; at most 1024 are allowed"],
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn reports_each_duplicate_once() {
+        let ids = ["a", "b", "a", "a", "b", "c"];
+        assert_eq!(duplicates(ids.into_iter()), ["a", "b"]);
     }
 
     #[test]

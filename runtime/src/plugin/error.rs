@@ -182,6 +182,12 @@ pub enum Failure {
         /// Total the plugin tried to write.
         attempted: u64,
     },
+    /// The plugin wrote more output files than allowed.
+    #[error("stopped: tried to write more than {limit} output files")]
+    TooManyOutputs {
+        /// The most files one call may write.
+        limit: u32,
+    },
     /// The plugin used a capability it was not granted.
     #[error("stopped: {0}")]
     Capability(String),
@@ -219,6 +225,7 @@ impl Failure {
                 | Failure::Memory { .. }
                 | Failure::StackOverflow
                 | Failure::OutputTooLarge { .. }
+                | Failure::TooManyOutputs { .. }
                 | Failure::Capability(_)
                 | Failure::Trap { .. }
                 | Failure::Contract(_)

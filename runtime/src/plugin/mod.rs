@@ -3,6 +3,7 @@
 pub mod descriptor_check;
 pub mod engine;
 pub mod error;
+pub mod http_rules;
 pub mod types;
 
 pub use descriptor_check::{DescriptorProblem, check_descriptor, check_value};

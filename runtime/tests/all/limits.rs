@@ -303,10 +303,199 @@ async fn a_plugin_that_keeps_failing_is_quarantined_with_a_reason() {
     assert!(matches!(err.failure, Failure::Quarantined(_)), "{err}");
     assert!(
         err.to_string()
-            .contains("2 calls in a row failed; the last one: trapped"),
+            .contains("2 execute calls in a row failed; the last one: trapped"),
         "{err}"
     );
     plugin.release_quarantine();
+    assert_eq!(
+        run(&plugin, "ok", CallContext::default()).await.unwrap(),
+        [Value::Text("fine".into())]
+    );
+}
+
+#[tokio::test]
+async fn a_number_that_is_not_finite_fails_only_its_own_call() {
+    let plugin = misbehave(Limits::default()).await;
+    let err = run(&plugin, "nan", CallContext::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err.failure, Failure::Contract(_)), "{err}");
+    expect_prefix(&err);
+    assert!(
+        err.to_string()
+            .ends_with("returned NaN on output port \"text\", which is not a finite number"),
+        "{err}"
+    );
+    assert_eq!(
+        run(&plugin, "ok", CallContext::default()).await.unwrap(),
+        [Value::Text("fine".into())]
+    );
+}
+
+#[tokio::test]
+async fn stdout_past_its_cap_is_truncated_with_a_marker_not_a_trap() {
+    let plugin = misbehave(Limits::default()).await;
+    let recorder = Recorder::new();
+    let values = run(&plugin, "stdout", CallContext::new(recorder.clone()))
+        .await
+        .unwrap();
+    assert_eq!(values, [Value::Text("printed".into())]);
+    let logs = recorder.logs.lock().unwrap();
+    let kept: usize = logs.iter().map(|(_, line)| line.len()).sum();
+    assert!(kept <= 65 << 10, "kept {kept} bytes");
+    let marker = &logs.last().unwrap().1;
+    assert!(
+        marker.starts_with("[983040 more bytes dropped: output is kept up to 65536 bytes"),
+        "{marker}"
+    );
+}
+
+#[tokio::test]
+async fn log_messages_are_cut_and_a_call_has_a_log_budget() {
+    let plugin = misbehave(Limits::default()).await;
+    let recorder = Recorder::new();
+    run(&plugin, "log-flood", CallContext::new(recorder.clone()))
+        .await
+        .unwrap();
+    let logs = recorder.logs.lock().unwrap();
+    let total: usize = logs.iter().map(|(_, line)| line.len()).sum();
+    assert!(
+        total <= (1 << 20) + 256,
+        "{total} bytes of logs reached the host"
+    );
+    assert!(
+        logs[0].1.ends_with("more bytes cut]"),
+        "{}",
+        &logs[0].1[4000..]
+    );
+    assert_eq!(
+        logs.last().unwrap().1,
+        "[further log messages dropped: a call may log 1048576 bytes]"
+    );
+}
+
+#[tokio::test]
+async fn the_number_of_outputs_is_capped() {
+    let plugin = misbehave(Limits {
+        max_outputs: 100,
+        ..Limits::default()
+    })
+    .await;
+    let recorder = Recorder::new();
+    let err = run(&plugin, "many-outputs", CallContext::new(recorder.clone()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.failure, Failure::TooManyOutputs { limit: 100 }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .ends_with("tried to write more than 100 output files"),
+        "{err}"
+    );
+    assert_eq!(recorder.outputs.lock().unwrap().len(), 100);
+}
+
+#[tokio::test]
+async fn a_validate_that_sleeps_stops_at_the_quick_wall_limit() {
+    let plugin = misbehave(Limits {
+        quick_wall_time: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let started = Instant::now();
+    let err = plugin
+        .validate(&input(&[("mode", choice("sleepy-validate"))]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err.failure, Failure::WallTime { .. }), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn sleeping_validates_cannot_take_every_slot_from_other_plugins() {
+    let sleepy = misbehave(Limits {
+        quick_wall_time: Duration::from_millis(400),
+        ..Limits::default()
+    })
+    .await;
+    let sleepers: Vec<_> = (0..260)
+        .map(|_| {
+            let sleepy = sleepy.clone();
+            tokio::spawn(async move {
+                sleepy
+                    .validate(&input(&[("mode", choice("sleepy-validate"))]))
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let echo = load("echo").await;
+    for _ in 0..20 {
+        echo.execute(
+            &input(&[("message", text("hi"))]),
+            CallContext::new(Recorder::new()),
+        )
+        .await
+        .expect("other plugins keep serving");
+    }
+    for sleeper in sleepers {
+        let err = sleeper.await.unwrap().unwrap_err();
+        assert!(matches!(err.failure, Failure::WallTime { .. }), "{err}");
+    }
+    assert_eq!(echo.health().quarantined, None);
+    assert_eq!(sleepy.health().quarantined, None);
+}
+
+#[tokio::test]
+async fn successful_validates_do_not_hide_an_execute_that_always_fails() {
+    let engine = PluginEngine::new(EngineConfig {
+        quarantine_after: 2,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let plugin = engine
+        .load("misbehave", &fixture_bytes("misbehave"))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        run(&plugin, "trap", CallContext::default())
+            .await
+            .unwrap_err();
+        plugin
+            .validate(&input(&[("mode", choice("ok"))]))
+            .await
+            .unwrap();
+    }
+    assert!(
+        plugin.health().quarantined.is_some(),
+        "{:?}",
+        plugin.health()
+    );
+}
+
+#[tokio::test]
+async fn a_quarantine_lifts_after_its_time() {
+    let engine = PluginEngine::new(EngineConfig {
+        quarantine_after: 1,
+        quarantine_for: Duration::from_millis(200),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let plugin = engine
+        .load("misbehave", &fixture_bytes("misbehave"))
+        .await
+        .unwrap();
+    run(&plugin, "trap", CallContext::default())
+        .await
+        .unwrap_err();
+    assert!(plugin.health().quarantined.is_some());
+    tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(
         run(&plugin, "ok", CallContext::default()).await.unwrap(),
         [Value::Text("fine".into())]

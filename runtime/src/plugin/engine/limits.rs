@@ -13,10 +13,20 @@ pub struct Limits {
     pub quick_cpu_time: Duration,
     /// Wall-clock limit of one call, host calls (HTTP, assets) included.
     pub wall_time: Duration,
+    /// Wall-clock limit of `describe` and `validate`, sleeps included.
+    pub quick_wall_time: Duration,
     /// Total bytes of output files one call may write.
     pub output_bytes: u64,
-    /// Bytes of stdout and stderr kept per call (the rest is dropped).
+    /// Bytes of stdout and stderr kept per call (the rest is dropped, with a marker).
     pub stdio_bytes: usize,
+    /// Most output files one call may write.
+    pub max_outputs: u32,
+    /// Longest log or progress message kept, in bytes (longer ones are cut, with a marker).
+    pub message_bytes: usize,
+    /// Total bytes of log messages one call may hand the host (the rest is dropped).
+    pub log_bytes: usize,
+    /// Largest text or JSON value a call may return, in bytes.
+    pub value_bytes: usize,
     /// How long a cancelled call may run on before it is stopped by force.
     pub cancel_grace: Duration,
     /// Largest HTTP response body a plugin may receive, in bytes.
@@ -36,10 +46,20 @@ impl Default for Limits {
             quick_cpu_time: Duration::from_secs(2),
             // 1 h of wall time: long enough for a high-tier video render on a busy GPU queue.
             wall_time: Duration::from_secs(3600),
+            // 5 s: a describe or validate that sleeps must not hold an instance slot for an hour.
+            quick_wall_time: Duration::from_secs(5),
             // 2 GiB: a few minutes of high-quality video.
             output_bytes: 2 << 30,
             // 64 KiB of stdio: enough for panic messages and debugging prints.
             stdio_bytes: 64 << 10,
+            // 4,096 outputs: a take is a handful of files; a batch of frames, a few hundred.
+            max_outputs: 4096,
+            // 4 KiB: a readable message is a line or two; progress text goes to the database.
+            message_bytes: 4 << 10,
+            // 1 MiB of logs per call: plenty to debug, bounded for the terminal and the store.
+            log_bytes: 1 << 20,
+            // 16 MiB: a breakdown of a feature-length script as JSON is well under 1 MiB.
+            value_bytes: 16 << 20,
             // 5 s: a polite plugin notices `is-cancelled` far sooner.
             cancel_grace: Duration::from_secs(5),
             // 512 MiB: a generated video fetched from a backend.
@@ -59,14 +79,28 @@ pub struct EngineConfig {
     pub max_wasm_stack: usize,
     /// Default limits of every call.
     pub limits: Limits,
-    /// Consecutive misbehaving calls after which a plugin is quarantined.
+    /// Misbehaving calls of one export in a row after which a plugin is quarantined (0: never).
     pub quarantine_after: u32,
+    /// How long a quarantine lasts before the plugin serves calls again.
+    pub quarantine_for: Duration,
+    /// Most calls of one plugin running at once; further calls wait for a slot.
+    pub max_calls_per_plugin: u32,
     /// Whether to use the pooling instance allocator (pre-reserved slots).
     pub pooling: Option<PoolingConfig>,
     /// Write `/tmp/perf-<pid>.map` so `perf` names plugin functions (default: on when the
     /// `MDC_PERF_MAP` environment variable is set). Build the component without `strip` to
     /// see Rust function names.
     pub perf_map: bool,
+}
+
+impl EngineConfig {
+    /// Calls of one plugin that may run at once: never more than the pool has slots.
+    pub fn calls_per_plugin(&self) -> usize {
+        let pool = self
+            .pooling
+            .map_or(u32::MAX, |pooling| pooling.total_instances);
+        self.max_calls_per_plugin.min(pool).max(1) as usize
+    }
 }
 
 /// Sizes for the pooling allocator.
@@ -107,6 +141,12 @@ impl Default for EngineConfig {
             limits: Limits::default(),
             // 3 in a row: one trap can be bad input, three are a broken plugin.
             quarantine_after: 3,
+            // 10 min: long enough to stop a broken plugin from burning a queue's budget, short
+            // enough that a burst of bad input does not disable a node type for the day.
+            quarantine_for: Duration::from_secs(600),
+            // 64 of the pool's 256 slots: one plugin (say, 260 sleeping validates) cannot take
+            // every slot; the others keep serving.
+            max_calls_per_plugin: 64,
             // Pre-reserved slots: instantiation without mmap/munmap per call (see BENCHMARKS.md).
             pooling: Some(PoolingConfig::default()),
             perf_map: std::env::var_os("MDC_PERF_MAP").is_some(),

@@ -10,6 +10,7 @@ mod inspect;
 mod limits;
 mod plugin;
 mod requests;
+mod returns;
 mod services;
 mod state;
 mod v0_1_0;
@@ -36,6 +37,10 @@ use crate::plugin::error::{LoadError, PluginLabel};
 
 /// Contract versions this host loads, oldest first.
 pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_1_0::VERSION];
+
+/// Largest component this host compiles: first-party components are a few MB, and compile
+/// time and memory grow with size.
+pub const MAX_COMPONENT_BYTES: usize = 64 << 20;
 
 /// The engine could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -131,9 +136,8 @@ impl PluginEngine {
     /// `source_name` (a file name, a package id) is used in error messages until the
     /// descriptor names the plugin.
     pub async fn load(&self, source_name: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
-        let (component, facts, digest, _) = self.compile(source_name, bytes)?;
-        self.instantiate_component(source_name, component, facts, digest)
-            .await
+        let (plugin, _) = self.load_reporting(source_name, bytes).await?;
+        Ok(plugin)
     }
 
     /// Like [`PluginEngine::load`], but also says whether the code came from the cache.
@@ -142,7 +146,8 @@ impl PluginEngine {
         source_name: &str,
         bytes: &[u8],
     ) -> Result<(Plugin, CodeSource), LoadError> {
-        let (component, facts, digest, source) = self.compile(source_name, bytes)?;
+        let (component, facts, digest, source) =
+            self.compile_off_thread(source_name, bytes).await?;
         let plugin = self
             .instantiate_component(source_name, component, facts, digest)
             .await?;
@@ -159,6 +164,24 @@ impl PluginEngine {
         self.load(&source_name, &bytes).await
     }
 
+    /// [`PluginEngine::compile`] on a blocking thread, so compiling never stalls async tasks.
+    async fn compile_off_thread(
+        &self,
+        source_name: &str,
+        bytes: &[u8],
+    ) -> Result<(Component, ComponentFacts, String, CodeSource), LoadError> {
+        let engine = self.clone();
+        let name = source_name.to_string();
+        let bytes = bytes.to_vec();
+        match tokio::task::spawn_blocking(move || engine.compile(&name, &bytes)).await {
+            Ok(compiled) => compiled,
+            Err(join) => Err(LoadError::Invalid {
+                source_name: source_name.to_string(),
+                reason: format!("compilation stopped: {join}"),
+            }),
+        }
+    }
+
     /// Checks and compiles a component without describing it. Blocking (compilation is CPU work).
     pub fn compile(
         &self,
@@ -166,6 +189,15 @@ impl PluginEngine {
         bytes: &[u8],
     ) -> Result<(Component, ComponentFacts, String, CodeSource), LoadError> {
         let source_name = source_name.to_string();
+        if bytes.len() > MAX_COMPONENT_BYTES {
+            return Err(LoadError::Invalid {
+                source_name,
+                reason: format!(
+                    "the component is {} bytes; at most {MAX_COMPONENT_BYTES} are compiled",
+                    bytes.len()
+                ),
+            });
+        }
         let facts = inspect(bytes).map_err(|err| match err {
             InspectError::NotWasm(reason) => LoadError::NotWasm {
                 source_name: source_name.clone(),

@@ -70,15 +70,28 @@ struct Inner {
     label: PluginLabel,
     descriptor: Option<Arc<NodeDescriptor>>,
     health: Mutex<PluginHealth>,
+    /// Calls of this plugin running at once are bounded, so one plugin cannot take every
+    /// instance slot of the engine.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Whether a plugin is serving calls, and its recent record.
+///
+/// The rule: a plugin is quarantined after `quarantine_after` misbehaving calls of one export
+/// in a row (traps, limits, capability and contract violations; never host faults or a user's
+/// cancel). Only a success of the *same* export resets that count, so cheap `validate` calls on
+/// every edit cannot hide an `execute` that always burns its budget. A quarantine lifts by
+/// itself after `quarantine_for`, so no burst of bad input disables a node type for good.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PluginHealth {
-    /// Misbehaving calls in a row (traps, limits, capability violations).
+    /// Misbehaving calls in a row of the export that failed last.
     pub consecutive_failures: u32,
     /// Why the plugin no longer serves calls, if it is quarantined.
     pub quarantined: Option<String>,
+    /// Misbehaving calls in a row, per export (describe, validate, execute, run-action).
+    by_kind: [u32; 4],
+    /// When the quarantine began.
+    since: Option<Instant>,
 }
 
 /// A call's result with its measurements.
@@ -142,6 +155,9 @@ impl Plugin {
         label: PluginLabel,
     ) -> Plugin {
         let limits = shared.config().limits.clone();
+        let slots = Arc::new(tokio::sync::Semaphore::new(
+            shared.config().calls_per_plugin(),
+        ));
         Plugin {
             inner: Arc::new(Inner {
                 shared,
@@ -151,6 +167,7 @@ impl Plugin {
                 label,
                 descriptor: None,
                 health: Mutex::new(PluginHealth::default()),
+                slots,
             }),
             limits,
         }
@@ -237,9 +254,14 @@ impl Plugin {
         }
     }
 
-    /// Health and quarantine state.
+    /// Health and quarantine state (a quarantine past its time is lifted here).
     pub fn health(&self) -> PluginHealth {
-        self.inner.health.lock().expect("health lock").clone()
+        let mut health = self.inner.health.lock().expect("health lock");
+        let lasts = self.inner.shared.config().quarantine_for;
+        if health.since.is_some_and(|since| since.elapsed() >= lasts) {
+            *health = PluginHealth::default();
+        }
+        health.clone()
     }
 
     /// Lifts a quarantine (after the operator replaced or inspected the plugin).
@@ -299,17 +321,6 @@ impl Plugin {
         };
         let outputs =
             result.map_err(|err| self.error(CallKind::Execute, Failure::Reported(err)))?;
-        if let Some(unknown) = outputs
-            .values
-            .iter()
-            .find(|value| self.descriptor().output(&value.port).is_none())
-        {
-            let failure = Failure::Contract(format!(
-                "returned a value on output port {:?}, which it does not declare",
-                unknown.port
-            ));
-            return Err(self.error(CallKind::Execute, failure));
-        }
         Ok(CallOutcome {
             value: outputs,
             report: outcome.report,
@@ -405,8 +416,16 @@ impl Plugin {
         let started = Instant::now();
         let cancel = context.cancel.clone();
         let services = context.services.clone();
+        let wall = match kind {
+            CallKind::Describe | CallKind::Validate => self.limits.quick_wall_time,
+            CallKind::Execute | CallKind::RunAction => self.limits.wall_time,
+        };
+        // Waiting for a slot is the host's queue, not the plugin's time: it is not charged.
+        let Ok(_slot) = self.inner.slots.clone().acquire_owned().await else {
+            return Err(self.error(kind, Failure::Host("the plugin is shutting down".into())));
+        };
         let mut store = self.new_store(kind, context, seed);
-        let wall = self.limits.wall_time;
+        super::returns::know_request_assets(store.data_mut(), &request);
         let grace = self.limits.cancel_grace;
         let contract = &self.inner.contract;
         let stopped = {
@@ -429,33 +448,44 @@ impl Plugin {
         };
         forward_stdio(services.as_ref(), state);
         let result = match stopped {
-            Stopped::Finished(Ok(response)) => Ok(response),
+            Stopped::Finished(Ok(response)) => {
+                super::returns::check_response(&response, store.data()).map(|()| response)
+            }
             Stopped::Finished(Err(err)) => Err(classify(err, &mut store)),
             Stopped::WallTime => Err(Failure::WallTime { limit: wall }),
             Stopped::Cancelled => Err(Failure::Cancelled { grace }),
         };
-        self.record_health(&result);
+        self.record_health(kind, &result);
         match result {
             Ok(value) => Ok(CallOutcome { value, report }),
             Err(failure) => Err(self.error(kind, failure)),
         }
     }
 
-    fn record_health(&self, result: &Result<Response, Failure>) {
+    fn record_health(&self, kind: CallKind, result: &Result<Response, Failure>) {
         let mut health = self.inner.health.lock().expect("health lock");
+        let slot = kind as usize;
         match result {
             Err(failure) if failure.is_misbehaviour() => {
-                health.consecutive_failures += 1;
+                health.by_kind[slot] += 1;
+                health.consecutive_failures = health.by_kind[slot];
                 let threshold = self.inner.shared.config().quarantine_after;
-                if threshold > 0 && health.consecutive_failures >= threshold {
+                if threshold > 0
+                    && health.consecutive_failures >= threshold
+                    && health.quarantined.is_none()
+                {
                     health.quarantined = Some(format!(
-                        "{} calls in a row failed; the last one: {failure}",
+                        "{} {kind} calls in a row failed; the last one: {failure}",
                         health.consecutive_failures
                     ));
+                    health.since = Some(Instant::now());
                 }
             }
             Err(_) => {}
-            Ok(_) => health.consecutive_failures = 0,
+            Ok(_) => {
+                health.by_kind[slot] = 0;
+                health.consecutive_failures = health.by_kind.iter().copied().max().unwrap_or(0);
+            }
         }
     }
 }
@@ -481,6 +511,10 @@ fn classify(err: wasmtime::Error, store: &mut Store<StoreState>) -> Failure {
     }
     if let Some(Trap::StackOverflow) = err.downcast_ref::<Trap>() {
         return Failure::StackOverflow;
+    }
+    if let Some(full) = err.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        // The host ran out of instance slots: its fault, never the plugin's.
+        return Failure::Host(format!("no instance slot free ({full}); try again shortly"));
     }
     let message = match err.downcast_ref::<Trap>() {
         Some(trap) => trap.to_string(),

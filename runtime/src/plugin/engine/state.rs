@@ -1,10 +1,14 @@
 //! The data each call's `Store` holds: WASI context, limits bookkeeping and the call context.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::Limits;
@@ -24,18 +28,28 @@ pub struct StoreState {
     pub descriptor: Option<Arc<NodeDescriptor>>,
     /// Limits of this call.
     pub limits: Limits,
+    /// When the call began.
+    pub started: std::time::Instant,
     /// Epoch ticks the guest has used so far.
     pub cpu_ticks: u64,
     /// Ticks allowed before the call is stopped.
     pub cpu_tick_budget: u64,
     /// Bytes of output written so far.
     pub output_bytes: u64,
+    /// Output files written so far.
+    pub outputs_written: u32,
+    /// Bytes of log messages handed to the host so far.
+    pub log_bytes: usize,
+    /// Whether the "further logs dropped" marker was sent.
+    pub logs_dropped: bool,
+    /// Asset ids this call may return: those it wrote, read, or was given.
+    pub known_assets: HashSet<String>,
     /// The host-side reason the call was stopped, when a host function trapped on purpose.
     pub stop_reason: Option<Failure>,
     /// Captured stdout.
-    pub stdout: MemoryOutputPipe,
+    pub stdout: CappedPipe,
     /// Captured stderr.
-    pub stderr: MemoryOutputPipe,
+    pub stderr: CappedPipe,
 }
 
 impl StoreState {
@@ -48,8 +62,8 @@ impl StoreState {
         cpu_tick_budget: u64,
         seed: u64,
     ) -> StoreState {
-        let stdout = MemoryOutputPipe::new(limits.stdio_bytes);
-        let stderr = MemoryOutputPipe::new(limits.stdio_bytes);
+        let stdout = CappedPipe::new(limits.stdio_bytes);
+        let stderr = CappedPipe::new(limits.stdio_bytes);
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
@@ -66,13 +80,53 @@ impl StoreState {
             context,
             descriptor,
             limits,
+            started: std::time::Instant::now(),
             cpu_ticks: 0,
             cpu_tick_budget,
             output_bytes: 0,
+            outputs_written: 0,
+            log_bytes: 0,
+            logs_dropped: false,
+            known_assets: HashSet::new(),
             stop_reason: None,
             stdout,
             stderr,
         }
+    }
+
+    /// A message cut to the message limit on a character boundary, with a marker when cut.
+    pub fn cut_message(&self, message: &str) -> String {
+        let limit = self.limits.message_bytes;
+        if message.len() <= limit {
+            return message.to_string();
+        }
+        let mut end = limit;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!(
+            "{}… [{} more bytes cut]",
+            &message[..end],
+            message.len() - end
+        )
+    }
+
+    /// The log message to hand the host, or `None` once the call's log budget is spent (the
+    /// first message past it becomes a marker saying so).
+    pub fn admit_log(&mut self, message: &str) -> Option<String> {
+        if self.logs_dropped {
+            return None;
+        }
+        let message = self.cut_message(message);
+        if self.log_bytes + message.len() > self.limits.log_bytes {
+            self.logs_dropped = true;
+            return Some(format!(
+                "[further log messages dropped: a call may log {} bytes]",
+                self.limits.log_bytes
+            ));
+        }
+        self.log_bytes += message.len();
+        Some(message)
     }
 
     /// Records why the host stops the call and returns the trap to raise.
@@ -92,11 +146,15 @@ impl WasiView for StoreState {
     }
 }
 
-/// Tracks memory growth, refuses growth past the limit and remembers the peak.
+/// Tracks memory growth over every linear memory of the instance together (a component may
+/// hold several core modules, each with its own memory), refuses growth past the limit and
+/// remembers the peak.
 #[derive(Debug)]
 pub struct MemoryLimiter {
     limit: usize,
-    /// Largest memory size seen, in bytes.
+    /// Bytes of all linear memories together.
+    total: usize,
+    /// Largest total seen, in bytes.
     pub peak: usize,
     /// The size asked for when the limit was hit.
     pub refused: Option<usize>,
@@ -106,6 +164,7 @@ impl MemoryLimiter {
     fn new(limit: usize) -> MemoryLimiter {
         MemoryLimiter {
             limit,
+            total: 0,
             peak: 0,
             refused: None,
         }
@@ -115,18 +174,20 @@ impl MemoryLimiter {
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limit {
-            self.refused = Some(desired);
+        let total = (self.total - current.min(self.total)).saturating_add(desired);
+        if total > self.limit {
+            self.refused = Some(total);
             return Err(wasmtime::Error::msg(format!(
-                "memory limit of {} bytes exceeded (wanted {desired})",
+                "memory limit of {} bytes exceeded (wanted {total} over all memories)",
                 self.limit
             )));
         }
-        self.peak = self.peak.max(desired);
+        self.total = total;
+        self.peak = self.peak.max(total);
         Ok(true)
     }
 
@@ -188,5 +249,133 @@ impl wasmtime_wasi::HostWallClock for FrozenClock {
 
     fn now(&self) -> std::time::Duration {
         std::time::Duration::ZERO
+    }
+}
+
+/// Captured stdout or stderr: keeps the first `capacity` bytes and accepts the rest without
+/// keeping it, so a chatty plugin is truncated (with a marker) instead of trapping.
+#[derive(Debug, Clone)]
+pub struct CappedPipe {
+    capacity: usize,
+    inner: Arc<Mutex<Captured>>,
+}
+
+#[derive(Debug, Default)]
+struct Captured {
+    kept: Vec<u8>,
+    dropped: u64,
+}
+
+impl CappedPipe {
+    fn new(capacity: usize) -> CappedPipe {
+        CappedPipe {
+            capacity,
+            inner: Arc::default(),
+        }
+    }
+
+    fn accept(&self, bytes: &[u8]) {
+        let mut captured = self.inner.lock().expect("stdio lock");
+        let room = self.capacity.saturating_sub(captured.kept.len());
+        let kept = bytes.len().min(room);
+        captured.kept.extend_from_slice(&bytes[..kept]);
+        captured.dropped += (bytes.len() - kept) as u64;
+    }
+
+    /// What was kept, followed by a line saying how much was dropped, if anything was.
+    pub fn contents(&self) -> Vec<u8> {
+        let captured = self.inner.lock().expect("stdio lock");
+        let mut contents = captured.kept.clone();
+        if captured.dropped > 0 {
+            contents.extend_from_slice(
+                format!(
+                    "\n[{} more bytes dropped: output is kept up to {} bytes per call]\n",
+                    captured.dropped, self.capacity
+                )
+                .as_bytes(),
+            );
+        }
+        contents
+    }
+}
+
+#[async_trait::async_trait]
+impl Pollable for CappedPipe {
+    async fn ready(&mut self) {}
+}
+
+#[async_trait::async_trait]
+impl OutputStream for CappedPipe {
+    fn write(&mut self, bytes: bytes::Bytes) -> Result<(), StreamError> {
+        self.accept(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), StreamError> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> Result<usize, StreamError> {
+        Ok(64 << 10)
+    }
+}
+
+impl tokio::io::AsyncWrite for CappedPipe {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.accept(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl IsTerminal for CappedPipe {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for CappedPipe {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_is_limited_over_all_memories_together() {
+        let mut limiter = MemoryLimiter::new(100);
+        assert!(limiter.memory_growing(0, 60, None).is_ok());
+        // A second memory of the same instance: 60 + 50 would pass the limit.
+        assert!(limiter.memory_growing(0, 50, None).is_err());
+        assert_eq!(limiter.refused, Some(110));
+        assert!(limiter.memory_growing(0, 40, None).is_ok());
+        assert_eq!(limiter.peak, 100);
+    }
+
+    #[test]
+    fn a_capped_pipe_keeps_the_start_and_counts_the_rest() {
+        let pipe = CappedPipe::new(4);
+        pipe.accept(b"abcdef");
+        pipe.accept(b"gh");
+        let text = String::from_utf8(pipe.contents()).unwrap();
+        assert!(text.starts_with("abcd\n[4 more bytes dropped"), "{text}");
     }
 }

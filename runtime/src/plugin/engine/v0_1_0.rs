@@ -112,7 +112,9 @@ impl moviedirector::node::host::Host for StoreState {
             L::Error => rt::LogLevel::Error,
         };
         self.require_call("log")?;
-        self.context.services.log(level, &message);
+        if let Some(message) = self.admit_log(&message) {
+            self.context.services.log(level, &message);
+        }
         Ok(())
     }
 
@@ -123,6 +125,7 @@ impl moviedirector::node::host::Host for StoreState {
         } else {
             0.0
         };
+        let message = self.cut_message(&message);
         self.context.services.progress(fraction, &message);
         Ok(())
     }
@@ -140,22 +143,30 @@ impl moviedirector::node::assets::Host for StoreState {
     ) -> wasmtime::Result<Result<moviedirector::node::assets::AssetMetadata, String>> {
         self.require_capability(&rt::Capability::AssetRead, "read asset metadata")?;
         let services = self.context.services.clone();
-        Ok(services.asset_metadata(&id).await.map(|meta| {
-            moviedirector::node::assets::AssetMetadata {
+        let answer = services.asset_metadata(&id).await;
+        if answer.is_ok() {
+            self.known_assets.insert(id);
+        }
+        Ok(
+            answer.map(|meta| moviedirector::node::assets::AssetMetadata {
                 id: meta.id,
                 mime: meta.mime,
                 size: meta.size,
                 name: meta.name,
                 kind: meta.kind,
                 fields: meta.fields,
-            }
-        }))
+            }),
+        )
     }
 
     async fn read(&mut self, id: String) -> wasmtime::Result<Result<Vec<u8>, String>> {
         self.require_capability(&rt::Capability::AssetRead, "read an asset")?;
         let services = self.context.services.clone();
-        Ok(services.read_asset(&id).await)
+        let answer = services.read_asset(&id).await;
+        if answer.is_ok() {
+            self.known_assets.insert(id);
+        }
+        Ok(answer)
     }
 }
 
@@ -166,6 +177,12 @@ impl moviedirector::node::outputs::Host for StoreState {
         bytes: Vec<u8>,
     ) -> wasmtime::Result<Result<String, String>> {
         self.require_capability(&rt::Capability::OutputWrite, "write an output")?;
+        if self.outputs_written >= self.limits.max_outputs {
+            return Err(self.stop(Failure::TooManyOutputs {
+                limit: self.limits.max_outputs,
+            }));
+        }
+        self.outputs_written += 1;
         let attempted = self.output_bytes + bytes.len() as u64;
         if attempted > self.limits.output_bytes {
             return Err(self.stop(Failure::OutputTooLarge {
@@ -175,7 +192,11 @@ impl moviedirector::node::outputs::Host for StoreState {
         }
         self.output_bytes = attempted;
         let services = self.context.services.clone();
-        Ok(services.write_output(&mime, bytes).await)
+        let answer = services.write_output(&mime, bytes).await;
+        if let Ok(id) = &answer {
+            self.known_assets.insert(id.clone());
+        }
+        Ok(answer)
     }
 }
 
@@ -198,15 +219,24 @@ impl moviedirector::node::http::Host for StoreState {
             ))));
         };
         self.require_origin(&origin)?;
+        let candidate = rt::HttpRequest {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+            timeout_ms: request.timeout_ms,
+        };
+        if let Err(reason) = crate::plugin::http_rules::check_request(&candidate) {
+            return Ok(Err(E::InvalidRequest(format!("the request {reason}"))));
+        }
+        let left = self.limits.wall_time.saturating_sub(self.started.elapsed());
+        let timeout_ms = crate::plugin::http_rules::capped_timeout_ms(candidate.timeout_ms, left);
         let limit = self.limits.http_response_bytes;
         let services = self.context.services.clone();
         let answer = services
             .http_fetch(rt::HttpRequest {
-                method: request.method,
-                url: request.url,
-                headers: request.headers,
-                body: request.body,
-                timeout_ms: request.timeout_ms,
+                timeout_ms,
+                ..candidate
             })
             .await;
         Ok(match answer {

@@ -22,6 +22,11 @@ const MODES: &[(&str, &str)] = &[
     ("env", "Read environment variables"),
     ("cancel", "Wait for cancellation"),
     ("slow", "Ignore cancellation"),
+    ("nan", "Return a number that is not finite"),
+    ("stdout", "Print 1 MiB to stdout, then return"),
+    ("log-flood", "Log 512 messages of 1 MiB each, then return"),
+    ("many-outputs", "Write 200,000 empty outputs"),
+    ("sleepy-validate", "Sleep an hour in validate"),
 ];
 
 impl Node for Misbehave {
@@ -40,8 +45,38 @@ impl Node for Misbehave {
             .capability(Capability::outbound_http(["http://127.0.0.1"]))
     }
 
+    fn validate(input: &NodeInput) -> Vec<Diagnostic> {
+        if input.choice("mode") == Some("sleepy-validate") {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+        validate_params(&Self::describe(), input)
+    }
+
     fn execute(input: NodeInput) -> Result<NodeOutputs, NodeError> {
         match input.choice("mode").unwrap_or("ok") {
+            "nan" => Ok(NodeOutputs::new().with("text", f64::NAN)),
+            "stdout" => {
+                let line = "x".repeat(1023);
+                for _ in 0..1024 {
+                    println!("{line}");
+                }
+                text("printed")
+            }
+            "log-flood" => {
+                let message = "y".repeat(1 << 20);
+                for _ in 0..512 {
+                    host::log(LogLevel::Info, &message);
+                }
+                text("logged")
+            }
+            "many-outputs" => {
+                for i in 0..200_000 {
+                    if let Err(e) = host::write_output("application/octet-stream", &[]) {
+                        return Err(NodeError::failed(format!("output {i} refused: {e}")));
+                    }
+                }
+                text("wrote 200000 outputs")
+            }
             "ok" => text("fine"),
             "loop" => spin(),
             "alloc" => hoard(),
