@@ -464,13 +464,13 @@ async fn successful_validates_do_not_hide_an_execute_that_always_fails() {
         .await
         .unwrap();
     for _ in 0..2 {
-        run(&plugin, "trap", CallContext::default())
-            .await
-            .unwrap_err();
         plugin
             .validate(&input(&[("mode", choice("ok"))]))
             .await
             .unwrap();
+        run(&plugin, "trap", CallContext::default())
+            .await
+            .unwrap_err();
     }
     assert!(
         plugin.health().quarantined.is_some(),
