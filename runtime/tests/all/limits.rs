@@ -14,6 +14,15 @@ async fn misbehave(limits: Limits) -> Plugin {
     load("misbehave").await.with_limits(limits)
 }
 
+/// The misbehave guest on an engine of its own (for engine-wide settings such as quarantine).
+async fn misbehave_on(config: EngineConfig) -> Plugin {
+    let engine = PluginEngine::new(config).unwrap();
+    engine
+        .load("misbehave", &fixture_bytes("misbehave"))
+        .await
+        .unwrap()
+}
+
 async fn run(plugin: &Plugin, mode: &str, context: CallContext) -> Result<Vec<Value>, CallError> {
     let outcome = plugin
         .execute(&input(&[("mode", choice(mode))]), context)
@@ -283,15 +292,11 @@ async fn other_plugins_keep_serving_while_one_runs_away() {
 
 #[tokio::test]
 async fn a_plugin_that_keeps_failing_is_quarantined_with_a_reason() {
-    let engine = PluginEngine::new(EngineConfig {
+    let plugin = misbehave_on(EngineConfig {
         quarantine_after: 2,
         ..EngineConfig::default()
     })
-    .unwrap();
-    let plugin = engine
-        .load("misbehave", &fixture_bytes("misbehave"))
-        .await
-        .unwrap();
+    .await;
     for _ in 0..2 {
         run(&plugin, "trap", CallContext::default())
             .await
@@ -454,15 +459,11 @@ async fn sleeping_validates_cannot_take_every_slot_from_other_plugins() {
 
 #[tokio::test]
 async fn successful_validates_do_not_hide_an_execute_that_always_fails() {
-    let engine = PluginEngine::new(EngineConfig {
+    let plugin = misbehave_on(EngineConfig {
         quarantine_after: 2,
         ..EngineConfig::default()
     })
-    .unwrap();
-    let plugin = engine
-        .load("misbehave", &fixture_bytes("misbehave"))
-        .await
-        .unwrap();
+    .await;
     for _ in 0..2 {
         plugin
             .validate(&input(&[("mode", choice("ok"))]))
@@ -481,16 +482,12 @@ async fn successful_validates_do_not_hide_an_execute_that_always_fails() {
 
 #[tokio::test]
 async fn a_quarantine_lifts_after_its_time() {
-    let engine = PluginEngine::new(EngineConfig {
+    let plugin = misbehave_on(EngineConfig {
         quarantine_after: 1,
         quarantine_for: Duration::from_millis(200),
         ..EngineConfig::default()
     })
-    .unwrap();
-    let plugin = engine
-        .load("misbehave", &fixture_bytes("misbehave"))
-        .await
-        .unwrap();
+    .await;
     run(&plugin, "trap", CallContext::default())
         .await
         .unwrap_err();
