@@ -52,11 +52,11 @@ fn storyboards_a_screenplay_and_regenerates_only_what_changed() {
         "{text}"
     );
     let scene = out.join("1-ext-harbour-night");
-    for file in ["shot-1.1.png", "shot-1.7.png", "contact-sheet.png"] {
+    for file in ["shot-1-1.png", "shot-1-7.png", "contact-sheet.png"] {
         let bytes = std::fs::read(scene.join(file)).unwrap_or_else(|err| panic!("{file}: {err}"));
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{file} is a PNG");
     }
-    let frame_before = std::fs::read(scene.join("shot-1.1.png")).unwrap();
+    let frame_before = std::fs::read(scene.join("shot-1-1.png")).unwrap();
 
     let again = mdc(&data, &args);
     assert!(again.status.success());
@@ -79,7 +79,7 @@ fn storyboards_a_screenplay_and_regenerates_only_what_changed() {
     assert!(text.contains("1 updated"), "{text}");
     assert!(text.contains("28 shots: 1 generated, 27 reused."), "{text}");
     assert_ne!(
-        std::fs::read(scene.join("shot-1.1.png")).unwrap(),
+        std::fs::read(scene.join("shot-1-1.png")).unwrap(),
         frame_before,
         "the edited shot was redrawn"
     );

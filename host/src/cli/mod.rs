@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod asset;
+mod file_name;
 mod json_input;
 mod local;
 mod plugin;

@@ -3,6 +3,7 @@
 //! frame for every shot and a contact sheet per scene, and writes them to a folder. Run again
 //! after an edit, it regenerates only what changed.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use mdc_runtime::plugin::{CallContext, EngineConfig, PluginEngine};
 use mdc_store::objects::ObjectStore;
 use mdc_store::{Store, Tier};
 
+use super::file_name::UniqueNames;
 use super::local::{open_project, open_stores};
 use crate::production::{
     GenerateEvent, GenerateRequest, Generator, NodeResult, PluginSet, TierQueue, WorkerPool,
@@ -307,6 +309,10 @@ fn add_contact_sheets(plugins: &PluginSet, graph: &mut Graph) -> anyhow::Result<
 }
 
 /// Writes each shot's frame and each scene's contact sheet; returns how many files.
+///
+/// Scene titles and shot numbers come from the graph (the screenplay, a plugin's patch), so
+/// they name files only as slugs ([`UniqueNames`]): one folder per scene and one file per
+/// node, numbered when two slug to the same name, always inside `out`.
 async fn write_outputs(
     graph: &Graph,
     report: &crate::production::GenerateReport,
@@ -314,21 +320,22 @@ async fn write_outputs(
     objects: &dyn ObjectStore,
     out: &Path,
 ) -> anyhow::Result<usize> {
-    let store_path = |scene: &str| out.join(slug(scene));
+    let mut scene_dirs = UniqueNames::default();
+    // Per scene node: its folder and the names given in it so far.
+    let mut scenes: HashMap<Option<&NodeId>, (PathBuf, UniqueNames)> = HashMap::new();
     let mut written = 0;
     for node in graph.nodes() {
         let Some(outputs) = report.outputs(node.id.as_str()) else {
             continue;
         };
-        let (port, file) = match node.type_id.as_str() {
-            "shot" => {
-                let number = match node.params.get("shot") {
-                    Some(ParamValue::Text(number)) if !number.is_empty() => number.clone(),
-                    _ => slug(node.name()),
-                };
-                ("image", format!("shot-{number}.png"))
-            }
-            "sequence" => ("contact-sheet", "contact-sheet.png".to_string()),
+        let (port, stem) = match node.type_id.as_str() {
+            "shot" => match node.params.get("shot") {
+                Some(ParamValue::Text(number)) if !number.is_empty() => {
+                    ("image", format!("shot {number}"))
+                }
+                _ => ("image", format!("shot {}", node.name())),
+            },
+            "sequence" => ("contact-sheet", "contact sheet".to_string()),
             _ => continue,
         };
         let Some(Value::Asset(asset)) = outputs
@@ -339,30 +346,153 @@ async fn write_outputs(
         else {
             continue;
         };
-        let scene = node
-            .parent
-            .as_ref()
-            .map(|p| graph.name_of(p.as_str()).to_string())
-            .unwrap_or_default();
-        let dir = store_path(&scene);
-        std::fs::create_dir_all(&dir)
+        let (dir, names) = scenes.entry(node.parent.as_ref()).or_insert_with(|| {
+            let title = node
+                .parent
+                .as_ref()
+                .map(|p| graph.name_of(p.as_str()))
+                .unwrap_or_default();
+            (
+                out.join(scene_dirs.claim(title, "scene")),
+                UniqueNames::default(),
+            )
+        });
+        let file = dir.join(format!("{}.png", names.claim(&stem, "shot")));
+        std::fs::create_dir_all(&*dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let stored = store.asset(&asset.id).await?;
         let bytes = objects.get(&stored.data.object_key).await?;
-        std::fs::write(dir.join(&file), bytes)?;
+        std::fs::write(&file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
         written += 1;
     }
     Ok(written)
 }
 
-fn slug(text: &str) -> String {
-    let mut slug = String::new();
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
+#[cfg(test)]
+mod tests {
+    use std::path::Component;
+
+    use mdc_runtime::graph::Node;
+    use mdc_runtime::plugin::types::{AssetRef, NodeOutputs, OutputValue};
+    use mdc_store::objects::LocalDirStore;
+    use mdc_store::{AssetStore, NewAsset, ProjectStore, SqlStore};
+
+    use super::*;
+    use crate::production::GenerateReport;
+
+    /// A shot node in `scene` whose `shot` parameter is `number`.
+    fn shot(id: &str, scene: &str, number: &str) -> Node {
+        Node::new(id, "shot", "0.1.0")
+            .with_parent(scene)
+            .with_param("shot", ParamValue::Text(number.into()))
     }
-    slug.trim_end_matches('-').to_string()
+
+    /// Every file under `dir`, relative to it.
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(next) = pending.pop() {
+            for entry in std::fs::read_dir(&next).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    found.push(path.strip_prefix(dir).unwrap().to_path_buf());
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    #[tokio::test]
+    async fn names_from_the_graph_never_leave_the_output_folder() {
+        let work = tempfile::tempdir().unwrap();
+        let store = SqlStore::open_sqlite(&work.path().join("mdc.db"))
+            .await
+            .unwrap();
+        let objects = LocalDirStore::new(work.path().join("objects"));
+        let user = store.create_user("Ana", "ana@studio.test").await.unwrap();
+        let project = store.create_project("Ferry", &user.id).await.unwrap();
+        objects
+            .put("frame", b"png bytes".to_vec(), "image/png")
+            .await
+            .unwrap();
+        let asset = store
+            .insert_asset(NewAsset {
+                project_id: project.id,
+                kind: "output".into(),
+                name: "frame".into(),
+                mime: "image/png".into(),
+                size: 9,
+                sha256: "00".into(),
+                object_key: "frame".into(),
+                thumbnail_key: None,
+                fields: "{}".into(),
+            })
+            .await
+            .unwrap();
+
+        let mut graph = Graph::new();
+        graph.insert_node(Node::new("scene-1", SUBFLOW_TYPE, "0.1.0").with_label("../../.."));
+        graph.insert_node(Node::new("scene-2", SUBFLOW_TYPE, "0.1.0").with_label("/"));
+        let shots = [
+            shot("a", "scene-1", "../../etc/x"),
+            shot("b", "scene-1", "/tmp/abs"),
+            shot("c", "scene-1", "1.1"),
+            shot("d", "scene-1", "1/1"),
+            shot("e", "scene-2", ".."),
+        ];
+        let mut report = GenerateReport::default();
+        for node in shots {
+            report.nodes.push((
+                node.id.clone(),
+                NodeResult::Generated(NodeOutputs {
+                    values: vec![OutputValue {
+                        port: "image".into(),
+                        value: Value::Asset(AssetRef {
+                            id: asset.id.clone(),
+                            mime: "image/png".into(),
+                        }),
+                    }],
+                    summary: String::new(),
+                }),
+            ));
+            graph.insert_node(node);
+        }
+
+        // The output folder sits two levels down, so `../..` from a scene folder would
+        // still land inside `work` where the test can see it.
+        let out = work.path().join("a/b/out");
+        let written = write_outputs(&graph, &report, &store, &objects, &out)
+            .await
+            .unwrap();
+        assert_eq!(written, 5);
+        let files = files_under(&out);
+        assert_eq!(
+            files,
+            [
+                "scene/shot-1-1-2.png",
+                "scene/shot-1-1.png",
+                "scene/shot-etc-x.png",
+                "scene/shot-tmp-abs.png",
+                "scene-2/shot.png",
+            ]
+            .map(PathBuf::from),
+        );
+        for file in &files {
+            assert!(
+                file.components().all(|c| matches!(c, Component::Normal(_))),
+                "{}",
+                file.display()
+            );
+        }
+        let outside: Vec<PathBuf> = files_under(work.path())
+            .into_iter()
+            .filter(|f| !f.starts_with("a/b/out") && !f.starts_with("objects"))
+            .filter(|f| !f.to_string_lossy().starts_with("mdc.db"))
+            .collect();
+        assert!(outside.is_empty(), "written outside --out: {outside:?}");
+        assert!(!Path::new("/tmp/abs.png").exists());
+    }
 }
