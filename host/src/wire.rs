@@ -1,6 +1,10 @@
 //! Lossless JSON for what the store keeps: execution requests (a node input plus the plugin
 //! that runs it) and take outputs. Tagged values (`{"text": "…"}`), so a number stays a number
 //! and an asset stays an asset when read back by any server or worker.
+//!
+//! Encoding refuses what could not be read back: JSON has no NaN or infinity (serde_json
+//! would write `null`), so a non-finite number is an [`EncodeError`], never a stored record
+//! that fails every later read.
 
 use anyhow::{Context, bail};
 use mdc_runtime::plugin::types::{
@@ -9,16 +13,42 @@ use mdc_runtime::plugin::types::{
 };
 use serde_json::{Value as Json, json};
 
-/// A value as tagged JSON.
-pub fn encode_value(value: &Value) -> Json {
-    match value {
+/// Why something cannot be encoded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EncodeError {
+    /// A number JSON cannot hold.
+    #[error("{at} is {number}, which cannot be stored: only finite numbers can")]
+    NotFinite {
+        /// What holds the number: `output "depth"`, `parameter "cfg" of node "shot-1"`, …
+        at: String,
+        /// The number.
+        number: f64,
+    },
+}
+
+/// `number` when it is finite, else an error saying where it was.
+fn finite(number: f64, at: &dyn Fn() -> String) -> Result<f64, EncodeError> {
+    if number.is_finite() {
+        Ok(number)
+    } else {
+        Err(EncodeError::NotFinite { at: at(), number })
+    }
+}
+
+/// A value as tagged JSON; refuses a number that is not finite.
+pub fn encode_value(value: &Value) -> Result<Json, EncodeError> {
+    value_at(value, &|| "a value".to_string())
+}
+
+fn value_at(value: &Value, at: &dyn Fn() -> String) -> Result<Json, EncodeError> {
+    Ok(match value {
         Value::Text(s) => json!({"text": s}),
-        Value::Number(n) => json!({"number": n}),
+        Value::Number(n) => json!({"number": finite(*n, at)?}),
         Value::Integer(n) => json!({"integer": n}),
         Value::Boolean(b) => json!({"boolean": b}),
         Value::Json(s) => json!({"json": s}),
         Value::Asset(a) => json!({"asset": {"id": a.id, "mime": a.mime}}),
-    }
+    })
 }
 
 /// Reads a value written by [`encode_value`].
@@ -26,7 +56,7 @@ pub fn decode_value(json: &Json) -> anyhow::Result<Value> {
     let (tag, inner) = single_entry(json)?;
     Ok(match tag {
         "text" => Value::Text(string(inner)?),
-        "number" => Value::Number(inner.as_f64().context("number")?),
+        "number" => Value::Number(number(inner)?),
         "integer" => Value::Integer(inner.as_i64().context("integer")?),
         "boolean" => Value::Boolean(inner.as_bool().context("boolean")?),
         "json" => Value::Json(string(inner)?),
@@ -38,17 +68,21 @@ pub fn decode_value(json: &Json) -> anyhow::Result<Value> {
     })
 }
 
-/// A parameter value as tagged JSON.
-pub fn encode_param(value: &ParamValue) -> Json {
-    match value {
+/// A parameter value as tagged JSON; refuses a number that is not finite.
+pub fn encode_param(value: &ParamValue) -> Result<Json, EncodeError> {
+    param_at(value, &|| "a parameter".to_string())
+}
+
+fn param_at(value: &ParamValue, at: &dyn Fn() -> String) -> Result<Json, EncodeError> {
+    Ok(match value {
         ParamValue::Text(s) => json!({"text": s}),
-        ParamValue::Number(n) => json!({"number": n}),
+        ParamValue::Number(n) => json!({"number": finite(*n, at)?}),
         ParamValue::Integer(n) => json!({"integer": n}),
         ParamValue::Boolean(b) => json!({"boolean": b}),
         ParamValue::Choice(s) => json!({"choice": s}),
         ParamValue::AssetRef(s) => json!({"asset_ref": s}),
         ParamValue::Json(s) => json!({"json": s}),
-    }
+    })
 }
 
 /// Reads a parameter value written by [`encode_param`].
@@ -56,7 +90,7 @@ pub fn decode_param(json: &Json) -> anyhow::Result<ParamValue> {
     let (tag, inner) = single_entry(json)?;
     Ok(match tag {
         "text" => ParamValue::Text(string(inner)?),
-        "number" => ParamValue::Number(inner.as_f64().context("number")?),
+        "number" => ParamValue::Number(number(inner)?),
         "integer" => ParamValue::Integer(inner.as_i64().context("integer")?),
         "boolean" => ParamValue::Boolean(inner.as_bool().context("boolean")?),
         "choice" => ParamValue::Choice(string(inner)?),
@@ -66,20 +100,47 @@ pub fn decode_param(json: &Json) -> anyhow::Result<ParamValue> {
     })
 }
 
-/// A node input as JSON.
-pub fn encode_input(input: &NodeInput) -> Json {
-    json!({
+/// A node input as JSON; refuses a number that is not finite.
+pub fn encode_input(input: &NodeInput) -> Result<Json, EncodeError> {
+    let node = &input.node_id;
+    let params = input
+        .params
+        .iter()
+        .map(|p| {
+            let at = || format!("parameter {:?} of node {node:?}", p.id);
+            Ok(json!({"id": p.id, "value": param_at(&p.value, &at)?}))
+        })
+        .collect::<Result<Vec<_>, EncodeError>>()?;
+    let inputs = input
+        .inputs
+        .iter()
+        .map(|port| {
+            let values = port
+                .values
+                .iter()
+                .map(|c| {
+                    let at = || {
+                        format!(
+                            "input {:?} of node {node:?} (from {}.{})",
+                            port.port, c.source_node, c.source_port
+                        )
+                    };
+                    Ok(json!({
+                        "source_node": c.source_node, "source_port": c.source_port,
+                        "value": value_at(&c.value, &at)?,
+                    }))
+                })
+                .collect::<Result<Vec<_>, EncodeError>>()?;
+            Ok(json!({"port": port.port, "values": values}))
+        })
+        .collect::<Result<Vec<_>, EncodeError>>()?;
+    Ok(json!({
         "node_id": input.node_id,
-        "params": input.params.iter().map(|p| json!({"id": p.id, "value": encode_param(&p.value)})).collect::<Vec<_>>(),
-        "inputs": input.inputs.iter().map(|port| json!({
-            "port": port.port,
-            "values": port.values.iter().map(|c| json!({
-                "source_node": c.source_node, "source_port": c.source_port, "value": encode_value(&c.value),
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
+        "params": params,
+        "inputs": inputs,
         "tier": input.tier.id(),
         "seed": input.seed,
-    })
+    }))
 }
 
 /// Reads a node input written by [`encode_input`].
@@ -122,12 +183,17 @@ pub fn decode_input(json: &Json) -> anyhow::Result<NodeInput> {
     })
 }
 
-/// Node outputs as JSON.
-pub fn encode_outputs(outputs: &NodeOutputs) -> Json {
-    json!({
-        "summary": outputs.summary,
-        "values": outputs.values.iter().map(|v| json!({"port": v.port, "value": encode_value(&v.value)})).collect::<Vec<_>>(),
-    })
+/// Node outputs as JSON; refuses a number that is not finite.
+pub fn encode_outputs(outputs: &NodeOutputs) -> Result<Json, EncodeError> {
+    let values = outputs
+        .values
+        .iter()
+        .map(|v| {
+            let at = || format!("output {:?}", v.port);
+            Ok(json!({"port": v.port, "value": value_at(&v.value, &at)?}))
+        })
+        .collect::<Result<Vec<_>, EncodeError>>()?;
+    Ok(json!({"summary": outputs.summary, "values": values}))
 }
 
 /// Reads node outputs written by [`encode_outputs`].
@@ -161,6 +227,11 @@ fn string(json: &Json) -> anyhow::Result<String> {
     json.as_str()
         .map(str::to_string)
         .with_context(|| format!("expected a string, got {json}"))
+}
+
+fn number(json: &Json) -> anyhow::Result<f64> {
+    json.as_f64()
+        .with_context(|| format!("expected a number, got {json}"))
 }
 
 fn array(json: &Json) -> anyhow::Result<&Vec<Json>> {
@@ -208,7 +279,7 @@ mod tests {
             tier: QualityTier::High,
             seed: u64::MAX,
         };
-        assert_eq!(decode_input(&encode_input(&input)).unwrap(), input);
+        assert_eq!(decode_input(&encode_input(&input).unwrap()).unwrap(), input);
         let outputs = NodeOutputs {
             values: vec![
                 OutputValue {
@@ -222,7 +293,10 @@ mod tests {
             ],
             summary: "2 values".into(),
         };
-        assert_eq!(decode_outputs(&encode_outputs(&outputs)).unwrap(), outputs);
+        assert_eq!(
+            decode_outputs(&encode_outputs(&outputs).unwrap()).unwrap(),
+            outputs
+        );
     }
 
     #[test]
@@ -243,7 +317,7 @@ mod tests {
                 ("shot-1", "characters"),
             )],
         );
-        let decoded = decode_graph(&encode_graph(&graph)).unwrap();
+        let decoded = decode_graph(&encode_graph(&graph).unwrap()).unwrap();
         assert!(mdc_runtime::graph::diff(&graph, &decoded).is_empty());
         assert_eq!(
             decoded.node("maya").unwrap().active_take.as_deref(),
@@ -252,26 +326,92 @@ mod tests {
     }
 
     #[test]
+    fn numbers_that_cannot_be_read_back_are_refused() {
+        for number in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let outputs = NodeOutputs {
+                values: vec![OutputValue {
+                    port: "depth".into(),
+                    value: Value::Number(number),
+                }],
+                summary: String::new(),
+            };
+            let err = encode_outputs(&outputs).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "output \"depth\" is {number}, which cannot be stored: only finite numbers can"
+                )
+            );
+            assert!(encode_value(&Value::Number(number)).is_err());
+            assert!(encode_param(&ParamValue::Number(number)).is_err());
+            let input = NodeInput {
+                node_id: "shot-1".into(),
+                params: vec![ParamEntry {
+                    id: "cfg".into(),
+                    value: ParamValue::Number(number),
+                }],
+                inputs: vec![],
+                tier: QualityTier::Low,
+                seed: 0,
+            };
+            let err = encode_input(&input).unwrap_err().to_string();
+            assert!(
+                err.starts_with("parameter \"cfg\" of node \"shot-1\" is "),
+                "{err}"
+            );
+            let graph = mdc_runtime::graph::Graph::from_parts(
+                [mdc_runtime::graph::Node::new("shot-1", "shot", "0.1.0")
+                    .with_param("cfg", ParamValue::Number(number))],
+                [],
+            );
+            assert!(encode_graph(&graph).is_err());
+        }
+        let finite = encode_value(&Value::Number(-0.5)).unwrap();
+        assert_eq!(decode_value(&finite).unwrap(), Value::Number(-0.5));
+    }
+
+    #[test]
     fn refuses_malformed_records() {
+        assert!(
+            decode_value(&json!({"number": null}))
+                .unwrap_err()
+                .to_string()
+                .contains("expected a number, got null")
+        );
         assert!(decode_value(&json!({"text": 1})).is_err());
         assert!(decode_value(&json!({"a": 1, "b": 2})).is_err());
         assert!(decode_input(&json!({"node_id": "x"})).is_err());
     }
 }
 
-/// A graph snapshot as JSON (what `graph_states` keeps).
-pub fn encode_graph(graph: &mdc_runtime::graph::Graph) -> Json {
-    json!({
-        "nodes": graph.nodes().map(|node| json!({
-            "id": node.id.as_str(),
-            "type": node.type_id,
-            "version": node.version,
-            "position": {"x": node.position.x, "y": node.position.y},
-            "parent": node.parent.as_ref().map(|p| p.as_str()),
-            "label": node.label,
-            "params": node.params.iter().map(|(id, value)| (id.clone(), encode_param(value))).collect::<serde_json::Map<_, _>>(),
-            "activeTake": node.active_take,
-        })).collect::<Vec<_>>(),
+/// A graph snapshot as JSON (what `graph_states` keeps); refuses a parameter number that is
+/// not finite.
+pub fn encode_graph(graph: &mdc_runtime::graph::Graph) -> Result<Json, EncodeError> {
+    let nodes = graph
+        .nodes()
+        .map(|node| {
+            let params = node
+                .params
+                .iter()
+                .map(|(id, value)| {
+                    let at = || format!("parameter {id:?} of node {:?}", node.id.as_str());
+                    Ok((id.clone(), param_at(value, &at)?))
+                })
+                .collect::<Result<serde_json::Map<_, _>, EncodeError>>()?;
+            Ok(json!({
+                "id": node.id.as_str(),
+                "type": node.type_id,
+                "version": node.version,
+                "position": {"x": node.position.x, "y": node.position.y},
+                "parent": node.parent.as_ref().map(|p| p.as_str()),
+                "label": node.label,
+                "params": params,
+                "activeTake": node.active_take,
+            }))
+        })
+        .collect::<Result<Vec<_>, EncodeError>>()?;
+    Ok(json!({
+        "nodes": nodes,
         "edges": graph.edges().map(|edge| json!({
             "id": edge.id.as_str(),
             "source": edge.source.as_str(),
@@ -279,7 +419,7 @@ pub fn encode_graph(graph: &mdc_runtime::graph::Graph) -> Json {
             "target": edge.target.as_str(),
             "targetHandle": edge.target_port,
         })).collect::<Vec<_>>(),
-    })
+    }))
 }
 
 /// Reads a graph snapshot written by [`encode_graph`].

@@ -73,7 +73,7 @@ pub async fn run(args: StoryboardArgs, data_dir: &Path) -> anyhow::Result<()> {
     println!("{summary}");
     add_contact_sheets(&plugins, &mut graph)?;
     if !diff(&before, &graph).is_empty() {
-        let snapshot = encode_graph(&graph).to_string();
+        let snapshot = encode_graph(&graph)?.to_string();
         let version = store
             .save_graph(
                 &project_id,

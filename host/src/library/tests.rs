@@ -81,7 +81,9 @@ fn stored_files(root: &Path) -> usize {
 }
 
 async fn save_graph(fx: &Fixture, nodes: Vec<Node>) {
-    let snapshot = crate::wire::encode_graph(&Graph::from_parts(nodes, [])).to_string();
+    let snapshot = crate::wire::encode_graph(&Graph::from_parts(nodes, []))
+        .unwrap()
+        .to_string();
     fx.store
         .save_graph(&fx.project, &snapshot, None, "test")
         .await

@@ -190,9 +190,20 @@ impl Generator {
                 .into_iter()
                 .partition(|(_, spec)| cached.contains_key(&spec.cache_key));
             let mut reuses = Vec::with_capacity(hits.len());
+            let mut misses = misses;
             for (node_id, spec) in hits {
                 let take = &cached[&spec.cache_key];
-                let outputs = decode_outputs(&serde_json::from_str(&take.outputs)?)?;
+                // A take this host cannot read (written by an older one, say) must not fail
+                // the node for ever: it is run again, and its new take replaces this one.
+                let outputs = match read_take(take) {
+                    Ok(outputs) => outputs,
+                    Err(err) => {
+                        tracing::warn!(node = %node_id, take = %take.id, err = format!("{err:#}"),
+                            "the cached take cannot be read; running the node again");
+                        misses.push((node_id, spec));
+                        continue;
+                    }
+                };
                 events(GenerateEvent::NodeDone {
                     name: graph.name_of(node_id.as_str()).to_string(),
                     reused: true,
@@ -256,7 +267,14 @@ impl Generator {
             }
             Err(err) => return Err(err.into()),
         };
-        Ok(Some(decode_outputs(&serde_json::from_str(&take.outputs)?)?))
+        match read_take(&take) {
+            Ok(outputs) => Ok(Some(outputs)),
+            Err(err) => {
+                tracing::warn!(%node, take = take_id, err = format!("{err:#}"),
+                    "the chosen take cannot be read; ignoring it");
+                Ok(None)
+            }
+        }
     }
 
     /// Builds the node's input from its parameters and upstream outputs, and its queue entry.
@@ -342,7 +360,7 @@ impl Generator {
             plugin_version: descriptor.version.clone(),
             tier: Tier::parse(tier.id()).expect("tiers share their ids"),
             priority: 0,
-            request: request_json(plugin, &input),
+            request: request_json(plugin, &input)?,
             // Takes are reused within a project only: their assets belong to it.
             cache_key: if references.is_empty() {
                 format!("{project_id}:{key}")
@@ -442,7 +460,7 @@ fn result_of(execution: &Execution, take: Option<&Take>) -> anyhow::Result<NodeR
     Ok(match execution.status {
         ExecutionStatus::Succeeded => {
             let take = take.context("a finished execution has a take")?;
-            NodeResult::Generated(decode_outputs(&serde_json::from_str(&take.outputs)?)?)
+            NodeResult::Generated(read_take(take)?)
         }
         _ => NodeResult::Failed(
             execution
@@ -451,6 +469,13 @@ fn result_of(execution: &Execution, take: Option<&Take>) -> anyhow::Result<NodeR
                 .unwrap_or_else(|| execution.status.as_str().to_string()),
         ),
     })
+}
+
+/// The outputs a take holds.
+fn read_take(take: &Take) -> anyhow::Result<NodeOutputs> {
+    let json = serde_json::from_str(&take.outputs)
+        .with_context(|| format!("take {} is not JSON", take.id))?;
+    decode_outputs(&json).with_context(|| format!("take {} cannot be read", take.id))
 }
 
 /// The part of `graph` a plan touches: its nodes with their enclosing groups, and the edges
@@ -636,6 +661,58 @@ mod tests {
             Some("user-ana"),
             "who asked"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cached_take_that_cannot_be_read_is_a_cache_miss() {
+        let f = fixture(&[first_party_plugins().as_path()]).await;
+        let graph = maya_in_a_shot(character("maya", "MAYA"));
+        let pool = f.pool();
+        generate(&f, &pool, &graph, &["maya"]).await;
+        pool.stop().await;
+
+        // An older host stored a take it cannot read back (a NaN written as `null`) under
+        // the key the next Generate of MAYA looks up.
+        let executions = f
+            .store
+            .node_executions(&f.project_id, "maya", Page::default())
+            .await
+            .unwrap();
+        let spec = executions[0].spec.clone();
+        let queued = f.store.enqueue(spec).await.unwrap();
+        let claimed = f
+            .store
+            .claim_many("older-host", &[Tier::Low], Duration::from_secs(30), 1)
+            .await
+            .unwrap();
+        assert_eq!(claimed[0].id, queued.id);
+        let unreadable =
+            r#"{"summary": "", "values": [{"port": "character", "value": {"number": null}}]}"#;
+        f.store
+            .finish_many(
+                "older-host",
+                vec![(
+                    queued.id.clone(),
+                    mdc_store::Outcome::Succeeded {
+                        outputs: unreadable.into(),
+                        usage: "{}".into(),
+                    },
+                )],
+            )
+            .await
+            .unwrap();
+
+        // Generate runs MAYA again instead of failing, and the new take heals the cache.
+        let pool = f.pool();
+        let report = generate(&f, &pool, &graph, &["maya"]).await;
+        assert!(
+            matches!(result(&report, "maya"), NodeResult::Generated(_)),
+            "{:?}",
+            result(&report, "maya")
+        );
+        let report = generate(&f, &pool, &graph, &["maya"]).await;
+        pool.stop().await;
+        assert!(matches!(result(&report, "maya"), NodeResult::Reused(_)));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,14 +24,14 @@ pub use worker::{Finished, WorkerPool};
 pub(crate) fn request_json(
     plugin: &mdc_runtime::plugin::Plugin,
     input: &mdc_runtime::plugin::types::NodeInput,
-) -> String {
-    serde_json::json!({
+) -> Result<String, crate::wire::EncodeError> {
+    Ok(serde_json::json!({
         "plugin": {
             "type": plugin.descriptor().type_id,
             "version": plugin.descriptor().version,
             "digest": plugin.digest(),
         },
-        "input": crate::wire::encode_input(input),
+        "input": crate::wire::encode_input(input)?,
     })
-    .to_string()
+    .to_string())
 }

@@ -83,7 +83,7 @@ impl Fixture {
                 plugin_version: plugin.descriptor().version.clone(),
                 tier: Tier::Low,
                 priority: 0,
-                request: request_json(plugin, &input),
+                request: request_json(plugin, &input).unwrap(),
                 cache_key: format!("key-{node}"),
                 requested_by: None,
             })

@@ -309,16 +309,26 @@ impl Slot {
         progress: watch::Sender<(f32, String)>,
     ) -> Outcome {
         let started = Instant::now();
-        let estimate = self
-            .context
-            .plugins
-            .get(&execution.spec.plugin_type)
-            .and_then(|p| estimate_for(p.descriptor(), self.queue.tier).cloned());
+        let plugin = self.context.plugins.get(&execution.spec.plugin_type);
+        let estimate = plugin.and_then(|p| estimate_for(p.descriptor(), self.queue.tier).cloned());
         match self.call(execution, cancel, progress).await {
-            Ok(Ok(outcome)) => Outcome::Succeeded {
-                outputs: encode_outputs(&outcome.value).to_string(),
-                usage: usage_json(estimate.as_ref(), started.elapsed(), Some(&outcome.report)),
-            },
+            Ok(Ok(outcome)) => {
+                let usage = usage_json(estimate.as_ref(), started.elapsed(), Some(&outcome.report));
+                match encode_outputs(&outcome.value) {
+                    Ok(outputs) => Outcome::Succeeded {
+                        outputs: outputs.to_string(),
+                        usage,
+                    },
+                    // Stored, it could not be read back: the take would fail every reuse.
+                    Err(err) => Outcome::Failed {
+                        error: match plugin {
+                            Some(plugin) => format!("{}: execute: {err}", plugin.label()),
+                            None => err.to_string(),
+                        },
+                        usage,
+                    },
+                }
+            }
             Ok(Err(err)) if is_cancel(&err.failure) => Outcome::Cancelled,
             Ok(Err(err)) => Outcome::Failed {
                 error: err.to_string(),
