@@ -1,7 +1,7 @@
 //! Host services for running a plugin from the terminal: local files as assets, an output
 //! folder for written files, a progress bar, and a real HTTP client for granted origins.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -54,12 +54,20 @@ pub struct WrittenOutput {
     pub path: PathBuf,
 }
 
+/// Outputs in the order written, and where each id is among them: looking one up stays
+/// constant-time however many a plugin writes.
+#[derive(Debug, Default)]
+struct Written {
+    outputs: Vec<WrittenOutput>,
+    by_id: HashMap<String, usize>,
+}
+
 /// Services for `mdc plugin run`.
 pub struct TerminalServices {
     /// Assets given on the command line.
     pub assets: LocalAssets,
     out_dir: PathBuf,
-    written: Mutex<Vec<WrittenOutput>>,
+    written: Mutex<Written>,
     bar: ProgressBar,
     http: HttpClient,
 }
@@ -70,7 +78,7 @@ impl TerminalServices {
         TerminalServices {
             assets: LocalAssets::default(),
             out_dir,
-            written: Mutex::new(Vec::new()),
+            written: Mutex::new(Written::default()),
             bar,
             http,
         }
@@ -78,15 +86,14 @@ impl TerminalServices {
 
     /// Files written so far.
     pub fn written(&self) -> Vec<WrittenOutput> {
-        self.written.lock().expect("written lock").clone()
+        self.written.lock().expect("written lock").outputs.clone()
     }
 
     /// Where a written asset id was saved.
     pub fn path_of(&self, id: &str) -> Option<PathBuf> {
-        self.written()
-            .into_iter()
-            .find(|output| output.id == id)
-            .map(|output| output.path)
+        let written = self.written.lock().expect("written lock");
+        let index = *written.by_id.get(id)?;
+        Some(written.outputs[index].path.clone())
     }
 }
 
@@ -136,10 +143,12 @@ impl HostServices for TerminalServices {
 
     async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
         let mut written = self.written.lock().expect("written lock");
-        let id = format!("output-{}", written.len() + 1);
+        let id = format!("output-{}", written.outputs.len() + 1);
         let path = self.out_dir.join(format!("{id}.{}", extension_for(mime)));
         std::fs::write(&path, &bytes).map_err(|err| format!("cannot save output: {err}"))?;
-        written.push(WrittenOutput {
+        let index = written.outputs.len();
+        written.by_id.insert(id.clone(), index);
+        written.outputs.push(WrittenOutput {
             id: id.clone(),
             path,
         });
@@ -190,4 +199,37 @@ pub fn extension_for(mime: &str) -> &'static str {
 pub fn prepare_out_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn finding_where_outputs_were_saved_takes_linear_time() {
+        let out = tempfile::tempdir().unwrap();
+        let services = TerminalServices::new(
+            out.path().to_path_buf(),
+            ProgressBar::hidden(),
+            HttpClient::new(Duration::from_secs(1), 1024),
+        );
+        let mut ids = Vec::new();
+        for _ in 0..20_000 {
+            ids.push(services.write_output("text/plain", vec![]).await.unwrap());
+        }
+        // Listing every output looks each one up: 20,000 look-ups must not cost 20,000².
+        let started = Instant::now();
+        for id in &ids {
+            assert!(services.path_of(id).is_some());
+        }
+        let elapsed = started.elapsed();
+        assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+        assert_eq!(
+            services.path_of("output-20000"),
+            Some(out.path().join("output-20000.txt"))
+        );
+        assert_eq!(services.written().len(), 20_000);
+    }
 }
