@@ -13,6 +13,7 @@ use mdc_runtime::plugin::types::{
 };
 
 use crate::http_client::HttpClient;
+use crate::terminal;
 
 /// Local files registered as assets under opaque ids (`asset-1`, …).
 #[derive(Debug, Default)]
@@ -100,19 +101,12 @@ impl TerminalServices {
 #[async_trait::async_trait]
 impl HostServices for TerminalServices {
     fn log(&self, level: LogLevel, message: &str) {
-        let tag = match level {
-            LogLevel::Trace => "trace",
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
-        };
-        self.bar.println(format!("  [{tag}] {message}"));
+        self.bar.println(log_line(level, message));
     }
 
     fn progress(&self, fraction: f32, message: &str) {
         self.bar.set_position((fraction * 1000.0).round() as u64);
-        self.bar.set_message(message.to_string());
+        self.bar.set_message(terminal::line(message).into_owned());
     }
 
     async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
@@ -158,6 +152,19 @@ impl HostServices for TerminalServices {
     async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         self.http.fetch(request).await
     }
+}
+
+/// A plugin's log message as the terminal shows it: `  [info] message`, the message kept on
+/// its one line and unable to drive the terminal ([`terminal::line`]).
+pub fn log_line(level: LogLevel, message: &str) -> String {
+    let tag = match level {
+        LogLevel::Trace => "trace",
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+    };
+    format!("  [{tag}] {}", terminal::line(message))
 }
 
 /// Media type guessed from a file name.

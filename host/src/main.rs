@@ -19,7 +19,7 @@ async fn main() -> std::process::ExitCode {
     match cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", mdc::terminal::message(&format!("{err:#}")));
             std::process::ExitCode::FAILURE
         }
     }

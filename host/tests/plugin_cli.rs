@@ -196,3 +196,44 @@ fn list_shows_installed_plugins_and_broken_files() {
         "{shown}"
     );
 }
+
+#[test]
+fn plugin_text_cannot_drive_the_terminal_or_forge_lines() {
+    let data = tempfile::tempdir().unwrap();
+    let out = data.path().join("out");
+    // Clipboard write (OSC 52), clear screen, 8-bit CSI, window title, and forged lines.
+    let message = "\u{1b}]52;c;aGVsbG8=\u{7}\u{1b}[2J\u{9b}31mred\u{1b}]0;pwned\u{7}\
+                   \n100% rendered\ntime 0.0 ms · CPU charged 0 ms · forged\r\u{202e}";
+    let params = serde_json::json!({ "message": message }).to_string();
+    let output = mdc(
+        data.path(),
+        &[
+            "plugin",
+            "run",
+            &guest("echo"),
+            "--params",
+            &params,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let shown = text(&output);
+    assert!(output.status.success(), "{shown}");
+    for forbidden in ['\u{1b}', '\u{7}', '\u{9b}', '\r', '\u{202e}'] {
+        assert!(
+            !shown.contains(forbidden),
+            "{forbidden:?} reached the terminal: {shown:?}"
+        );
+    }
+    assert!(shown.contains(r"\x1b]52;c;aGVsbG8="), "{shown}");
+    let lines: Vec<&str> = shown.lines().collect();
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("100% rendered")),
+        "a plugin forged a progress line: {shown}"
+    );
+    let summaries: Vec<&&str> = lines.iter().filter(|l| l.starts_with("time ")).collect();
+    assert_eq!(summaries.len(), 1, "{shown}");
+    assert!(!summaries[0].contains("forged"), "{shown}");
+}

@@ -18,7 +18,8 @@ use serde_json::{Value as Json, json};
 use super::json_input::{inputs_from_json, params_from_json};
 use super::scaffold;
 use crate::http_client::HttpClient;
-use crate::local_services::{TerminalServices, prepare_out_dir};
+use crate::local_services::{TerminalServices, log_line, prepare_out_dir};
+use crate::terminal::{self, plugin_error};
 
 /// Plugin sub-commands.
 #[derive(Debug, Subcommand)]
@@ -118,10 +119,8 @@ pub async fn run(command: PluginCommand, data_dir: &Path) -> anyhow::Result<()> 
         PluginCommand::Describe { component, json } => {
             let plugin = load(&component, data_dir).await?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&descriptor_json(&plugin))?
-                );
+                let json = serde_json::to_string_pretty(&descriptor_json(&plugin))?;
+                println!("{}", terminal::json(&json));
             } else {
                 print_description(&plugin);
             }
@@ -135,7 +134,7 @@ pub async fn run(command: PluginCommand, data_dir: &Path) -> anyhow::Result<()> 
                 http_client(&plugin),
             );
             let node_input = node_input(&plugin, &input, &services)?;
-            let diagnostics = plugin.validate(&node_input).await?;
+            let diagnostics = plugin.validate(&node_input).await.map_err(plugin_error)?;
             if diagnostics.is_empty() {
                 println!("✓ no problems");
             }
@@ -143,12 +142,12 @@ pub async fn run(command: PluginCommand, data_dir: &Path) -> anyhow::Result<()> 
                 let field = diagnostic
                     .field
                     .as_deref()
-                    .map(|f| format!(" [{f}]"))
+                    .map(|f| format!(" [{}]", terminal::line(f)))
                     .unwrap_or_default();
                 println!(
                     "{}{field}: {}",
                     severity_name(diagnostic.severity),
-                    diagnostic.message
+                    terminal::line(&diagnostic.message)
                 );
             }
             if diagnostics.iter().any(|d| d.severity == Severity::Error) {
@@ -190,7 +189,10 @@ fn engine(data_dir: &Path) -> anyhow::Result<PluginEngine> {
 }
 
 async fn load(component: &Path, data_dir: &Path) -> anyhow::Result<Plugin> {
-    Ok(engine(data_dir)?.load_file(component).await?)
+    engine(data_dir)?
+        .load_file(component)
+        .await
+        .map_err(plugin_error)
 }
 
 fn http_client(plugin: &Plugin) -> HttpClient {
@@ -265,7 +267,7 @@ async fn run_plugin(
             cancel.cancel();
         }
     });
-    let label = plugin.label().to_string();
+    let label = terminal::line(&plugin.label().to_string()).into_owned();
     let (result_json, report) = match action {
         Some(action) => {
             let input = ActionInput {
@@ -274,20 +276,23 @@ async fn run_plugin(
             };
             let outcome = plugin.run_action(action, &input, context).await;
             bar.finish_and_clear();
-            let outcome = outcome?;
-            println!("{label}: action {action:?}: {}", outcome.value.summary);
+            let outcome = outcome.map_err(plugin_error)?;
+            println!(
+                "{label}: action {action:?}: {}",
+                terminal::line(&outcome.value.summary)
+            );
             (patch_json(&outcome.value), outcome.report)
         }
         None => {
             let outcome = plugin.execute(&node_input, context).await;
             bar.finish_and_clear();
-            let outcome = outcome?;
+            let outcome = outcome.map_err(plugin_error)?;
             println!(
                 "{label}: {}",
                 if outcome.value.summary.is_empty() {
-                    "done"
+                    "done".into()
                 } else {
-                    &outcome.value.summary
+                    terminal::line(&outcome.value.summary)
                 }
             );
             let mut values = Vec::new();
@@ -299,7 +304,11 @@ async fn run_plugin(
                     },
                     other => short(&value_json(other).to_string(), 200),
                 };
-                println!("  {} → {shown}", output.port);
+                println!(
+                    "  {} → {}",
+                    terminal::line(&output.port),
+                    terminal::line(&shown)
+                );
                 values.push(json!({"port": output.port, "value": value_json(&output.value)}));
             }
             (
@@ -342,21 +351,18 @@ impl ProgressLines {
 #[async_trait::async_trait]
 impl HostServices for ProgressLines {
     fn log(&self, level: LogLevel, message: &str) {
-        let tag = match level {
-            LogLevel::Trace => "trace",
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
-        };
-        eprintln!("  [{tag}] {message}");
+        eprintln!("{}", log_line(level, message));
         self.inner.log(level, message);
     }
 
     fn progress(&self, fraction: f32, message: &str) {
         let mut last = self.last.lock().expect("progress lock");
         if *last != message {
-            eprintln!("  {:>3}% {message}", (fraction * 100.0).round());
+            eprintln!(
+                "  {:>3}% {}",
+                (fraction * 100.0).round(),
+                terminal::line(message)
+            );
             *last = message.to_string();
         }
         self.inner.progress(fraction, message);
@@ -423,12 +429,12 @@ async fn build(path: &Path, data_dir: &Path) -> anyhow::Result<()> {
     let size = std::fs::metadata(&component)?.len();
     println!(
         "✓ {} → {} ({} KiB)",
-        plugin.label(),
+        terminal::line(&plugin.label().to_string()),
         component.display(),
         size / 1024
     );
     for finding in plugin.capability_mismatches() {
-        println!("  warning: {finding}");
+        println!("  warning: {}", terminal::line(&finding));
     }
     Ok(())
 }
@@ -454,14 +460,14 @@ async fn list(dirs: &[PathBuf], data_dir: &Path) -> anyhow::Result<()> {
                     let d = plugin.descriptor();
                     println!(
                         "{:<20} {:<9} {:<14} contract {}  {}",
-                        d.type_id,
-                        d.version,
-                        d.category,
+                        terminal::line(&d.type_id),
+                        terminal::line(&d.version),
+                        terminal::line(&d.category),
                         plugin.contract_version(),
                         file.display()
                     );
                 }
-                Err(err) => println!("{:<20} {err}", "(broken)"),
+                Err(err) => println!("{:<20} {}", "(broken)", terminal::line(&err.to_string())),
             }
         }
     }
@@ -477,11 +483,17 @@ async fn list(dirs: &[PathBuf], data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `mdc plugin describe` prints. Every string comes from the plugin, so each goes
+/// through [`terminal::line`] (the docs through [`terminal::block`]).
 fn print_description(plugin: &Plugin) {
+    use terminal::line as safe;
     let d = plugin.descriptor();
     println!(
         "{} {} — {} ({})",
-        d.type_id, d.version, d.display_name, d.category
+        safe(&d.type_id),
+        safe(&d.version),
+        safe(&d.display_name),
+        safe(&d.category)
     );
     println!(
         "contract moviedirector:node@{} · digest sha256:{}",
@@ -489,7 +501,7 @@ fn print_description(plugin: &Plugin) {
         plugin.digest()
     );
     if !d.docs.is_empty() {
-        println!("\n{}\n", d.docs.trim());
+        println!("\n{}\n", terminal::block(d.docs.trim()));
     }
     for (side, ports) in [("inputs", &d.inputs), ("outputs", &d.outputs)] {
         println!("{side}:");
@@ -502,7 +514,9 @@ fn print_description(plugin: &Plugin) {
             let required = if port.required { " required" } else { "" };
             println!(
                 "  {:<16} {}{many}{required}  {}",
-                port.id, port.kind, port.help
+                safe(&port.id),
+                safe(&port.kind),
+                safe(&port.help)
             );
         }
     }
@@ -514,10 +528,11 @@ fn print_description(plugin: &Plugin) {
             .map(|v| format!(" = {}", param_value_json(v)))
             .unwrap_or_default();
         println!(
-            "  {:<16} {}{default}  {}",
-            param.id,
-            param_type_name(&param.param_type),
-            param.help
+            "  {:<16} {}{}  {}",
+            safe(&param.id),
+            safe(&param_type_name(&param.param_type)),
+            safe(&default),
+            safe(&param.help)
         );
     }
     if !d.tiers.is_empty() {
@@ -534,13 +549,18 @@ fn print_description(plugin: &Plugin) {
         }
     }
     for action in &d.actions {
-        println!("action {:?}: {} — {}", action.id, action.label, action.help);
+        println!(
+            "action \"{}\": {} — {}",
+            safe(&action.id),
+            safe(&action.label),
+            safe(&action.help)
+        );
     }
     for capability in &d.capabilities {
-        println!("capability: {}", capability_name(capability));
+        println!("capability: {}", safe(&capability_name(capability)));
     }
     for finding in plugin.capability_mismatches() {
-        println!("warning: {finding}");
+        println!("warning: {}", safe(&finding));
     }
 }
 

@@ -25,6 +25,7 @@ use super::local::{open_project, open_stores};
 use crate::production::{
     GenerateEvent, GenerateRequest, Generator, NodeResult, PluginSet, TierQueue, WorkerPool,
 };
+use crate::terminal;
 use crate::wire::{decode_graph, encode_graph};
 
 /// Arguments of `mdc storyboard`.
@@ -70,7 +71,7 @@ pub async fn run(args: StoryboardArgs, data_dir: &Path) -> anyhow::Result<()> {
     };
     let mut graph = before.clone();
     let summary = break_down(&plugins, &mut graph, &screenplay).await?;
-    println!("{summary}");
+    println!("{}", terminal::line(&summary));
     add_contact_sheets(&plugins, &mut graph)?;
     if !diff(&before, &graph).is_empty() {
         let snapshot = encode_graph(&graph)?.to_string();
@@ -122,7 +123,8 @@ pub async fn run(args: StoryboardArgs, data_dir: &Path) -> anyhow::Result<()> {
         } => {
             bar.inc(1);
             bar.set_message(format!(
-                "{name}{}",
+                "{}{}",
+                terminal::line(&name),
                 if reused {
                     " (reused)"
                 } else if failed {
@@ -171,9 +173,11 @@ pub async fn run(args: StoryboardArgs, data_dir: &Path) -> anyhow::Result<()> {
         .nodes
         .iter()
         .filter_map(|(id, result)| match result {
-            NodeResult::Failed(error) | NodeResult::Skipped(error) => {
-                Some(format!("  {}: {error}", graph.name_of(id.as_str())))
-            }
+            NodeResult::Failed(error) | NodeResult::Skipped(error) => Some(format!(
+                "  {}: {}",
+                terminal::line(graph.name_of(id.as_str())),
+                terminal::line(error)
+            )),
             _ => None,
         })
         .collect();
@@ -267,8 +271,10 @@ async fn break_down(
             },
             CallContext::default(),
         )
-        .await?;
+        .await
+        .map_err(terminal::plugin_error)?;
     apply_patch(graph, &outcome.value, &catalog)
+        .map_err(terminal::plugin_error)
         .context("the breakdown's graph edits were refused")?;
     Ok(outcome.value.summary)
 }

@@ -26,6 +26,8 @@ pub struct ExecutionServices {
 #[async_trait::async_trait]
 impl HostServices for ExecutionServices {
     fn log(&self, level: LogLevel, message: &str) {
+        // Log lines reach a terminal: the plugin's text stays on its line and drives nothing.
+        let message = crate::terminal::line(message);
         match level {
             LogLevel::Error | LogLevel::Warn => tracing::warn!(node = %self.node_id, "{message}"),
             _ => tracing::debug!(node = %self.node_id, "{message}"),
