@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mdc::production::{GenerateRequest, Generator, PluginSet, TierQueue, WorkerPool};
+use mdc::production::{
+    GenerateRequest, Generator, LoadPolicy, PluginFolders, PluginSet, TierQueue, WorkerPool,
+};
 use mdc_runtime::graph::{Graph, Node, NodeId};
 use mdc_runtime::plugin::types::ParamValue;
 use mdc_runtime::plugin::{EngineConfig, PluginEngine};
@@ -168,9 +170,13 @@ async fn main() {
     })
     .unwrap();
     let plugins = Arc::new(
-        PluginSet::load_dirs(&engine, &[plugins_dir().as_path()])
-            .await
-            .unwrap(),
+        PluginSet::load(
+            &engine,
+            &PluginFolders::first_party([plugins_dir()]),
+            &LoadPolicy::default(),
+        )
+        .await
+        .set,
     );
     plugins
         .require("character")

@@ -239,6 +239,83 @@ fn array(json: &Json) -> anyhow::Result<&Vec<Json>> {
         .with_context(|| format!("expected a list, got {json}"))
 }
 
+/// A graph snapshot as JSON (what `graph_states` keeps); refuses a parameter number that is
+/// not finite.
+pub fn encode_graph(graph: &mdc_runtime::graph::Graph) -> Result<Json, EncodeError> {
+    let nodes = graph
+        .nodes()
+        .map(|node| {
+            let params = node
+                .params
+                .iter()
+                .map(|(id, value)| {
+                    let at = || format!("parameter {id:?} of node {:?}", node.id.as_str());
+                    Ok((id.clone(), param_at(value, &at)?))
+                })
+                .collect::<Result<serde_json::Map<_, _>, EncodeError>>()?;
+            Ok(json!({
+                "id": node.id.as_str(),
+                "type": node.type_id,
+                "version": node.version,
+                "position": {"x": node.position.x, "y": node.position.y},
+                "parent": node.parent.as_ref().map(|p| p.as_str()),
+                "label": node.label,
+                "params": params,
+                "activeTake": node.active_take,
+            }))
+        })
+        .collect::<Result<Vec<_>, EncodeError>>()?;
+    Ok(json!({
+        "nodes": nodes,
+        "edges": graph.edges().map(|edge| json!({
+            "id": edge.id.as_str(),
+            "source": edge.source.as_str(),
+            "sourceHandle": edge.source_port,
+            "target": edge.target.as_str(),
+            "targetHandle": edge.target_port,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// Reads a graph snapshot written by [`encode_graph`].
+pub fn decode_graph(json: &Json) -> anyhow::Result<mdc_runtime::graph::Graph> {
+    use mdc_runtime::graph::{Edge, Graph, Node};
+    let mut nodes = Vec::new();
+    for node in array(&json["nodes"])? {
+        let mut decoded = Node::new(
+            string(&node["id"])?,
+            string(&node["type"])?,
+            string(&node["version"])?,
+        )
+        .with_label(string(&node["label"])?)
+        .with_position(
+            node["position"]["x"].as_f64().unwrap_or_default(),
+            node["position"]["y"].as_f64().unwrap_or_default(),
+        );
+        if let Some(parent) = node["parent"].as_str() {
+            decoded = decoded.with_parent(parent);
+        }
+        if let Some(take) = node["activeTake"].as_str() {
+            decoded = decoded.with_active_take(take);
+        }
+        if let Some(params) = node["params"].as_object() {
+            for (id, value) in params {
+                decoded = decoded.with_param(id.clone(), decode_param(value)?);
+            }
+        }
+        nodes.push(decoded);
+    }
+    let mut edges = Vec::new();
+    for edge in array(&json["edges"])? {
+        edges.push(Edge::new(
+            string(&edge["id"])?,
+            (string(&edge["source"])?, string(&edge["sourceHandle"])?),
+            (string(&edge["target"])?, string(&edge["targetHandle"])?),
+        ));
+    }
+    Ok(Graph::from_parts(nodes, edges))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,81 +459,4 @@ mod tests {
         assert!(decode_value(&json!({"a": 1, "b": 2})).is_err());
         assert!(decode_input(&json!({"node_id": "x"})).is_err());
     }
-}
-
-/// A graph snapshot as JSON (what `graph_states` keeps); refuses a parameter number that is
-/// not finite.
-pub fn encode_graph(graph: &mdc_runtime::graph::Graph) -> Result<Json, EncodeError> {
-    let nodes = graph
-        .nodes()
-        .map(|node| {
-            let params = node
-                .params
-                .iter()
-                .map(|(id, value)| {
-                    let at = || format!("parameter {id:?} of node {:?}", node.id.as_str());
-                    Ok((id.clone(), param_at(value, &at)?))
-                })
-                .collect::<Result<serde_json::Map<_, _>, EncodeError>>()?;
-            Ok(json!({
-                "id": node.id.as_str(),
-                "type": node.type_id,
-                "version": node.version,
-                "position": {"x": node.position.x, "y": node.position.y},
-                "parent": node.parent.as_ref().map(|p| p.as_str()),
-                "label": node.label,
-                "params": params,
-                "activeTake": node.active_take,
-            }))
-        })
-        .collect::<Result<Vec<_>, EncodeError>>()?;
-    Ok(json!({
-        "nodes": nodes,
-        "edges": graph.edges().map(|edge| json!({
-            "id": edge.id.as_str(),
-            "source": edge.source.as_str(),
-            "sourceHandle": edge.source_port,
-            "target": edge.target.as_str(),
-            "targetHandle": edge.target_port,
-        })).collect::<Vec<_>>(),
-    }))
-}
-
-/// Reads a graph snapshot written by [`encode_graph`].
-pub fn decode_graph(json: &Json) -> anyhow::Result<mdc_runtime::graph::Graph> {
-    use mdc_runtime::graph::{Edge, Graph, Node};
-    let mut nodes = Vec::new();
-    for node in array(&json["nodes"])? {
-        let mut decoded = Node::new(
-            string(&node["id"])?,
-            string(&node["type"])?,
-            string(&node["version"])?,
-        )
-        .with_label(string(&node["label"])?)
-        .with_position(
-            node["position"]["x"].as_f64().unwrap_or_default(),
-            node["position"]["y"].as_f64().unwrap_or_default(),
-        );
-        if let Some(parent) = node["parent"].as_str() {
-            decoded = decoded.with_parent(parent);
-        }
-        if let Some(take) = node["activeTake"].as_str() {
-            decoded = decoded.with_active_take(take);
-        }
-        if let Some(params) = node["params"].as_object() {
-            for (id, value) in params {
-                decoded = decoded.with_param(id.clone(), decode_param(value)?);
-            }
-        }
-        nodes.push(decoded);
-    }
-    let mut edges = Vec::new();
-    for edge in array(&json["edges"])? {
-        edges.push(Edge::new(
-            string(&edge["id"])?,
-            (string(&edge["source"])?, string(&edge["sourceHandle"])?),
-            (string(&edge["target"])?, string(&edge["targetHandle"])?),
-        ));
-    }
-    Ok(Graph::from_parts(nodes, edges))
 }

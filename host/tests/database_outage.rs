@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mdc::production::{GenerateRequest, Generator, NodeResult, PluginSet, TierQueue, WorkerPool};
+use mdc::production::{
+    GenerateRequest, Generator, LoadPolicy, NodeResult, PluginFolders, PluginSet, TierQueue,
+    WorkerPool,
+};
 use mdc_runtime::graph::{Graph, Node, NodeId};
 use mdc_runtime::plugin::types::ParamValue;
 use mdc_runtime::plugin::{EngineConfig, PluginEngine};
@@ -57,9 +60,13 @@ async fn a_generation_survives_the_database_going_away() {
     let objects: Arc<dyn ObjectStore> = Arc::new(LocalDirStore::new(dir.path().join("objects")));
     let engine = PluginEngine::new(EngineConfig::default()).unwrap();
     let plugins = Arc::new(
-        PluginSet::load_dirs(&engine, &[plugins_dir().as_path()])
-            .await
-            .unwrap(),
+        PluginSet::load(
+            &engine,
+            &PluginFolders::first_party([plugins_dir()]),
+            &LoadPolicy::default(),
+        )
+        .await
+        .set,
     );
     plugins
         .require("shot")

@@ -5,6 +5,7 @@ mod file_name;
 mod json_input;
 mod local;
 mod plugin;
+mod plugin_folders;
 mod scaffold;
 mod storyboard;
 

@@ -12,16 +12,17 @@ use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mdc_runtime::graph::{Graph, NodeId, SUBFLOW_TYPE, apply_patch, diff};
+use mdc_runtime::plugin::CallContext;
 use mdc_runtime::plugin::types::{
     ActionInput, GraphNode, GraphPatch, NodeInput, ParamEntry, ParamValue, PatchEdge, PatchNode,
     QualityTier, Value,
 };
-use mdc_runtime::plugin::{CallContext, EngineConfig, PluginEngine};
 use mdc_store::objects::ObjectStore;
 use mdc_store::{Store, Tier};
 
 use super::file_name::UniqueNames;
 use super::local::{open_project, open_stores};
+use super::plugin_folders::{self, PluginChoice};
 use crate::production::{
     GenerateEvent, GenerateRequest, Generator, NodeResult, PluginSet, TierQueue, WorkerPool,
 };
@@ -36,9 +37,12 @@ pub struct StoryboardArgs {
     /// Where frames and contact sheets are written.
     #[arg(long, default_value = "storyboard")]
     out: PathBuf,
-    /// Folders of plugin components (default: DATA_DIR/plugins and the plugins built from source).
+    /// Folders of installed plugin components (default: DATA_DIR/plugins). The first-party
+    /// node types beside the binary are always loaded, and win over installed ones.
     #[arg(long)]
     plugins: Vec<PathBuf>,
+    #[command(flatten)]
+    choice: PluginChoice,
     /// Seed for every frame.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -54,7 +58,12 @@ pub async fn run(args: StoryboardArgs, data_dir: &Path) -> anyhow::Result<()> {
     let screenplay = std::fs::read_to_string(&args.screenplay)
         .with_context(|| format!("cannot read the screenplay {}", args.screenplay.display()))?;
     let (store, objects) = open_stores(data_dir).await?;
-    let plugins = Arc::new(load_plugins(&args.plugins, data_dir).await?);
+    let folders = plugin_folders::folders(data_dir, &args.plugins);
+    let plugins = Arc::new(
+        plugin_folders::load(data_dir, &folders, &args.choice)
+            .await?
+            .set,
+    );
     for needed in ["script", "character", "shot", "sequence"] {
         plugins.require(needed)?;
     }
@@ -189,25 +198,6 @@ pub async fn run(args: StoryboardArgs, data_dir: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-async fn load_plugins(given: &[PathBuf], data_dir: &Path) -> anyhow::Result<PluginSet> {
-    let engine = PluginEngine::new(EngineConfig {
-        cache_dir: Some(data_dir.join("code-cache")),
-        ..Default::default()
-    })?;
-    // Built from source, `cargo xtask build-plugins` puts them beside the binary's profile folder.
-    let built = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent()?.parent().map(|target| target.join("plugins")))
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugins"));
-    let installed = data_dir.join("plugins");
-    let dirs: Vec<&Path> = if given.is_empty() {
-        vec![installed.as_path(), built.as_path()]
-    } else {
-        given.iter().map(PathBuf::as_path).collect()
-    };
-    PluginSet::load_dirs(&engine, &dirs).await
 }
 
 /// Puts the screenplay into the script node and applies its "Break Down to Shots" patch.

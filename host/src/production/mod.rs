@@ -1,6 +1,7 @@
 //! Production: from "Generate" on nodes to stored takes, on the store's queue.
 //!
-//! - [`PluginSet`] holds the loaded node types.
+//! - [`PluginSet`] holds the loaded node types, one component per type id, loaded
+//!   concurrently from [`PluginFolders`] (first-party node types win over installed ones).
 //! - [`WorkerPool`] runs in-process workers that claim executions from the store's queue —
 //!   the same queue remote `mdc worker` processes will claim from — one set per tier, each
 //!   under its [`TierQueue`] (concurrency, timeout, batch, pipeline origins).
@@ -8,6 +9,7 @@
 //!   cache has, queues the rest wave by wave and waits for the takes.
 
 mod generator;
+mod plugin_files;
 mod plugin_set;
 mod services;
 #[cfg(test)]
@@ -16,7 +18,8 @@ mod tiers;
 mod worker;
 
 pub use generator::{GenerateEvent, GenerateReport, GenerateRequest, Generator, NodeResult};
-pub use plugin_set::PluginSet;
+pub use plugin_files::{FileProblem, Origin, PluginFile, PluginFolders};
+pub use plugin_set::{LoadPolicy, LoadWarning, LoadedPlugins, PluginSet, ShadowReason, Source};
 pub use tiers::TierQueue;
 pub use worker::{Finished, WorkerPool};
 

@@ -9,7 +9,7 @@ use mdc_runtime::plugin::{EngineConfig, PluginEngine};
 use mdc_store::objects::{LocalDirStore, ObjectStore};
 use mdc_store::{Execution, ExecutionQueue, NewExecution, ProjectStore, SqlStore, Tier};
 
-use super::{PluginSet, TierQueue, WorkerPool, request_json};
+use super::{LoadPolicy, PluginFolders, PluginSet, TierQueue, WorkerPool, request_json};
 
 /// Where `cargo xtask build-plugins` puts the first-party components.
 pub(crate) fn first_party_plugins() -> std::path::PathBuf {
@@ -37,7 +37,12 @@ pub(crate) async fn fixture(dirs: &[&std::path::Path]) -> Fixture {
     );
     let objects: Arc<dyn ObjectStore> = Arc::new(LocalDirStore::new(dir.path().join("objects")));
     let engine = PluginEngine::new(EngineConfig::default()).unwrap();
-    let plugins = Arc::new(PluginSet::load_dirs(&engine, dirs).await.unwrap());
+    let folders = PluginFolders::first_party(dirs);
+    let plugins = Arc::new(
+        PluginSet::load(&engine, &folders, &LoadPolicy::default())
+            .await
+            .set,
+    );
     let user = store.create_user("Ana", "ana@studio.test").await.unwrap();
     let project = store.create_project("Ferry", &user.id).await.unwrap();
     Fixture {
