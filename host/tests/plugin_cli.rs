@@ -178,6 +178,86 @@ fn bad_input_is_refused_with_a_clear_message() {
 }
 
 #[test]
+fn list_shows_the_first_party_node_types_and_the_installed_plugins() {
+    let data = tempfile::tempdir().unwrap();
+    let plugins = data.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(guest("echo"), plugins.join("echo.wasm")).unwrap();
+    // The first-party script node, installed again under another name.
+    let first_party = target_dir().join("plugins").canonicalize().unwrap();
+    std::fs::copy(
+        first_party.join("script.wasm"),
+        plugins.join("my-script.wasm"),
+    )
+    .unwrap();
+
+    let output = mdc(data.path(), &["plugin", "list"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(!stdout.contains("No plugins found"), "{stdout}");
+    let first_party_heading = format!("first-party node types in {}:", first_party.display());
+    let installed_heading = format!("installed plugins in {}:", plugins.display());
+    let section = |heading: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .skip_while(|l| *l != heading)
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .map(str::to_string)
+            .collect()
+    };
+    let first = section(&first_party_heading);
+    let installed = section(&installed_heading);
+    assert!(!first.is_empty(), "{stdout}");
+    assert!(!installed.is_empty(), "{stdout}");
+    for node in ["script", "character", "shot", "sequence"] {
+        assert!(
+            first
+                .iter()
+                .any(|l| l.trim_start().starts_with(&format!("{node} "))
+                    && l.ends_with(&format!("{node}.wasm"))),
+            "{node} listed as first-party: {stdout}"
+        );
+    }
+    assert!(
+        installed
+            .iter()
+            .any(|l| l.trim_start().starts_with("echo ")),
+        "{stdout}"
+    );
+    let copy = installed
+        .iter()
+        .find(|l| l.contains("my-script.wasm"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        copy.contains("not used: the first-party \"script\" serves this type"),
+        "{copy}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("warning: installed node type \"script\""),
+        "{}",
+        text(&output)
+    );
+
+    // Given folders replace the installed folder; first-party node types are still listed.
+    let empty = data.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let output = mdc(
+        data.path(),
+        &["plugin", "list", "--dir", empty.to_str().unwrap()],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(&first_party_heading), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "installed plugins in {}:\n  (none)",
+            empty.display()
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn list_shows_installed_plugins_and_broken_files() {
     let data = tempfile::tempdir().unwrap();
     let plugins = data.path().join("plugins");

@@ -12,13 +12,15 @@ use mdc_runtime::plugin::types::{
     ActionInput, AssetMetadata, Capability, Cardinality, HttpError, HttpRequest, HttpResponse,
     LogLevel, NodeDescriptor, NodeInput, ParamType, ParamValue, QualityTier, Severity, Value,
 };
-use mdc_runtime::plugin::{CallContext, EngineConfig, Grants, HostServices, Plugin, PluginEngine};
+use mdc_runtime::plugin::{CallContext, Grants, HostServices, Plugin};
 use serde_json::{Value as Json, json};
 
 use super::json_input::{inputs_from_json, params_from_json};
+use super::plugin_folders::{self, PluginChoice};
 use super::scaffold;
 use crate::http_client::HttpClient;
 use crate::local_services::{TerminalServices, log_line, prepare_out_dir};
+use crate::production::{Origin, PluginFile, PluginFolders, PluginSet};
 use crate::terminal::{self, plugin_error};
 
 /// Plugin sub-commands.
@@ -38,11 +40,13 @@ pub enum PluginCommand {
         #[arg(default_value = ".")]
         path: PathBuf,
     },
-    /// List the plugins installed in the data folder (or the given folders).
+    /// List the first-party node types and the installed plugins, and which serves each type.
     List {
-        /// Folders of `.wasm` components (default: DATA_DIR/plugins).
+        /// Folders of installed `.wasm` components (default: DATA_DIR/plugins).
         #[arg(long)]
         dir: Vec<PathBuf>,
+        #[command(flatten)]
+        choice: PluginChoice,
     },
     /// Show what a component declares: ports, parameters, tiers, actions, capabilities.
     Describe {
@@ -108,13 +112,8 @@ pub async fn run(command: PluginCommand, data_dir: &Path) -> anyhow::Result<()> 
             Ok(())
         }
         PluginCommand::Build { path } => build(&path, data_dir).await,
-        PluginCommand::List { dir } => {
-            let dirs = if dir.is_empty() {
-                vec![data_dir.join("plugins")]
-            } else {
-                dir
-            };
-            list(&dirs, data_dir).await
+        PluginCommand::List { dir, choice } => {
+            list(&plugin_folders::folders(data_dir, &dir), &choice, data_dir).await
         }
         PluginCommand::Describe { component, json } => {
             let plugin = load(&component, data_dir).await?;
@@ -181,15 +180,8 @@ pub async fn run(command: PluginCommand, data_dir: &Path) -> anyhow::Result<()> 
     }
 }
 
-fn engine(data_dir: &Path) -> anyhow::Result<PluginEngine> {
-    Ok(PluginEngine::new(EngineConfig {
-        cache_dir: Some(data_dir.join("code-cache")),
-        ..EngineConfig::default()
-    })?)
-}
-
 async fn load(component: &Path, data_dir: &Path) -> anyhow::Result<Plugin> {
-    engine(data_dir)?
+    plugin_folders::engine(data_dir)?
         .load_file(component)
         .await
         .map_err(plugin_error)
@@ -439,48 +431,78 @@ async fn build(path: &Path, data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn list(dirs: &[PathBuf], data_dir: &Path) -> anyhow::Result<()> {
-    let engine = engine(data_dir)?;
-    let mut found = 0;
-    for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            println!("{}: no such folder", dir.display());
-            continue;
+/// Prints every folder with its components (first-party ones first), says which component
+/// serves each type id, and reports shadowed and broken ones on stderr.
+async fn list(
+    folders: &PluginFolders,
+    choice: &PluginChoice,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let loaded = plugin_folders::load(data_dir, folders, choice).await?;
+    for (origin, folder) in folders.each() {
+        let heading = match origin {
+            Origin::FirstParty => "first-party node types",
+            Origin::Installed => "installed plugins",
         };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|e| e == "wasm"))
+        println!("{heading} in {}:", folder.display());
+        let files: Vec<_> = loaded
+            .files
+            .iter()
+            .filter(|file| file.origin == origin && file.path.starts_with(folder))
             .collect();
-        files.sort();
-        for file in files {
-            found += 1;
-            match engine.load_file(&file).await {
-                Ok(plugin) => {
-                    let d = plugin.descriptor();
-                    println!(
-                        "{:<20} {:<9} {:<14} contract {}  {}",
-                        terminal::line(&d.type_id),
-                        terminal::line(&d.version),
-                        terminal::line(&d.category),
-                        plugin.contract_version(),
-                        file.display()
-                    );
+        if files.is_empty() {
+            println!(
+                "  {}",
+                if folder.is_dir() {
+                    "(none)"
+                } else {
+                    "(no such folder)"
                 }
-                Err(err) => println!("{:<20} {}", "(broken)", terminal::line(&err.to_string())),
-            }
+            );
+        }
+        for file in files {
+            println!("  {}", list_line(file, &loaded.set));
         }
     }
-    if found == 0 {
-        println!(
-            "No plugins found in {}.",
-            dirs.iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
     Ok(())
+}
+
+/// One component of `mdc plugin list`: what it declares, or why it did not load, and whether
+/// it serves its type.
+fn list_line(file: &PluginFile, set: &PluginSet) -> String {
+    let name = file
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let plugin = match &file.loaded {
+        Ok(plugin) => plugin,
+        Err(problem) => {
+            return format!(
+                "{:<20} {}  {}",
+                "(broken)",
+                terminal::line(&problem.to_string()),
+                terminal::line(&name)
+            );
+        }
+    };
+    let d = plugin.descriptor();
+    let unused = match set.source(&d.type_id) {
+        Some(used) if used.path != file.path => format!(
+            "  (not used: the {} {:?} serves this type)",
+            used.origin.name(),
+            terminal::line(&used.type_id)
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "{:<20} {:<9} {:<14} contract {}  {}{unused}",
+        terminal::line(&d.type_id),
+        terminal::line(&d.version),
+        terminal::line(&d.category),
+        plugin.contract_version(),
+        terminal::line(&name)
+    )
 }
 
 /// What `mdc plugin describe` prints. Every string comes from the plugin, so each goes
