@@ -213,6 +213,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+    use crate::http_client::HttpSettings;
 
     #[tokio::test]
     async fn finding_where_outputs_were_saved_takes_linear_time() {
@@ -220,7 +221,7 @@ mod tests {
         let services = TerminalServices::new(
             out.path().to_path_buf(),
             ProgressBar::hidden(),
-            HttpClient::new(Duration::from_secs(1), 1024),
+            HttpClient::new(&HttpSettings::new(Duration::from_secs(1), 1024)).unwrap(),
         );
         let mut ids = Vec::new();
         for _ in 0..20_000 {

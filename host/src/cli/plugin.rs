@@ -18,7 +18,7 @@ use serde_json::{Value as Json, json};
 use super::json_input::{inputs_from_json, params_from_json};
 use super::plugin_folders::{self, PluginChoice};
 use super::scaffold;
-use crate::http_client::HttpClient;
+use crate::http_client::{HttpClient, HttpSettings};
 use crate::local_services::{TerminalServices, log_line, prepare_out_dir};
 use crate::production::{Origin, PluginFile, PluginFolders, PluginSet};
 use crate::terminal::{self, plugin_error};
@@ -72,7 +72,9 @@ pub enum PluginCommand {
         /// Folder for written outputs and `outputs.json`.
         #[arg(long, default_value = "mdc-output")]
         out: PathBuf,
-        /// Grant outbound HTTP to an origin (`http://127.0.0.1:8188`); repeatable.
+        /// Grant outbound HTTP to an origin (`http://127.0.0.1:8188`); repeatable. `https`
+        /// servers must present a certificate the system trusts or one issued by the CA in
+        /// the PEM file MDC_HTTP_CA_FILE names.
         #[arg(long = "grant-http")]
         grant_http: Vec<String>,
         /// Run this action instead of executing (`break-down`).
@@ -130,7 +132,7 @@ pub async fn run(command: PluginCommand, data_dir: &Path) -> anyhow::Result<()> 
             let services = TerminalServices::new(
                 std::env::temp_dir(),
                 ProgressBar::hidden(),
-                http_client(&plugin),
+                http_client(&plugin)?,
             );
             let node_input = node_input(&plugin, &input, &services)?;
             let diagnostics = plugin.validate(&node_input).await.map_err(plugin_error)?;
@@ -187,8 +189,12 @@ async fn load(component: &Path, data_dir: &Path) -> anyhow::Result<Plugin> {
         .map_err(plugin_error)
 }
 
-fn http_client(plugin: &Plugin) -> HttpClient {
-    HttpClient::new(Duration::from_secs(60), plugin.limits().http_response_bytes)
+/// The client behind granted requests: the system's roots and
+/// [`crate::http_client::CA_FILE_SETTING`]'s file.
+fn http_client(plugin: &Plugin) -> anyhow::Result<HttpClient> {
+    let settings =
+        HttpSettings::from_env(Duration::from_secs(60), plugin.limits().http_response_bytes);
+    HttpClient::new(&settings).context("outbound HTTP cannot be set up")
 }
 
 fn read_json_arg(text: &str, what: &str) -> anyhow::Result<Json> {
@@ -240,7 +246,7 @@ async fn run_plugin(
     let services = Arc::new(TerminalServices::new(
         out.to_path_buf(),
         bar.clone(),
-        http_client(&plugin),
+        http_client(&plugin)?,
     ));
     let node_input = node_input(&plugin, args, &services)?;
     let mut grants = Grants::none();

@@ -92,12 +92,7 @@ impl WorkerPool {
             store,
             objects,
             plugins,
-            http: needs_http.then(|| {
-                crate::http_client::HttpClient::new(
-                    Duration::from_secs(60),
-                    mdc_runtime::plugin::Limits::default().http_response_bytes,
-                )
-            }),
+            http: needs_http.then(http_client).transpose()?,
             finished: finished.clone(),
         };
         let mut slots = Vec::new();
@@ -373,6 +368,16 @@ impl Slot {
         call.cancel = cancel;
         Ok(plugin.execute(&input, call).await)
     }
+}
+
+/// The client behind the pipeline origins the tiers grant: the system's roots and the file
+/// [`crate::http_client::CA_FILE_SETTING`] names.
+fn http_client() -> anyhow::Result<crate::http_client::HttpClient> {
+    let settings = crate::http_client::HttpSettings::from_env(
+        Duration::from_secs(60),
+        mdc_runtime::plugin::Limits::default().http_response_bytes,
+    );
+    crate::http_client::HttpClient::new(&settings).context("outbound HTTP cannot be set up")
 }
 
 /// How many executions a worker claims next: one at first, doubling while the queue keeps
