@@ -152,7 +152,6 @@ async fn among_installed_plugins_the_higher_version_wins_and_the_other_is_report
 async fn a_component_past_its_load_time_limit_is_skipped_with_a_warning_naming_it() {
     let work = tempfile::tempdir().unwrap();
     let folder = first_party_folder(work.path());
-    std::fs::write(folder.join("notes.wasm"), "not a component").unwrap();
     let folders = PluginFolders::first_party([&folder]);
     let policy = LoadPolicy {
         load_timeout: Duration::from_nanos(1),
@@ -182,6 +181,7 @@ async fn a_component_past_its_load_time_limit_is_skipped_with_a_warning_naming_i
         )]
     );
     // A broken file is skipped with its reason; the files around it are unaffected.
+    std::fs::write(folder.join("notes.wasm"), "not a component").unwrap();
     let loaded = PluginSet::load(&engine(work.path()), &folders, &LoadPolicy::default()).await;
     assert!(loaded.set.get("script").is_some());
     assert!(
