@@ -12,24 +12,8 @@ use mdc_runtime::plugin::types::{HttpError, HttpRequest};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 
-/// Header names (lowercase) a plugin may not set.
-const REFUSED_HEADERS: &[&str] = &[
-    "host",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "keep-alive",
-    "upgrade",
-    "te",
-    "trailer",
-    "forwarded",
-];
-
-/// Header name prefixes (lowercase) a plugin may not use.
-const REFUSED_HEADER_PREFIXES: &[&str] = &["proxy-", "x-forwarded-"];
-
-/// Methods (compared without regard to case) a plugin may not use.
-const REFUSED_METHODS: &[&str] = &["CONNECT", "TRACE"];
+// The lists are the runtime's: one set of rules, checked at the boundary and again here.
+use mdc_runtime::plugin::http_rules::{REFUSED_HEADER_PREFIXES, REFUSED_HEADERS, REFUSED_METHODS};
 
 /// A plugin's request, checked and parsed, ready to send.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use super::types::HttpRequest;
 
 /// Headers a plugin may not set: the host's HTTP client owns the connection (`Host`, framing,
 /// hop-by-hop headers) and proxies' headers would let a plugin impersonate one.
-const REFUSED_HEADERS: &[&str] = &[
+pub const REFUSED_HEADERS: &[&str] = &[
     "host",
     "content-length",
     "transfer-encoding",
@@ -21,10 +21,10 @@ const REFUSED_HEADERS: &[&str] = &[
 ];
 
 /// Header name prefixes a plugin may not use.
-const REFUSED_HEADER_PREFIXES: &[&str] = &["proxy-", "x-forwarded-"];
+pub const REFUSED_HEADER_PREFIXES: &[&str] = &["proxy-", "x-forwarded-"];
 
 /// Methods a plugin may not use: CONNECT opens a tunnel, TRACE echoes the host's headers.
-const REFUSED_METHODS: &[&str] = &["CONNECT", "TRACE"];
+pub const REFUSED_METHODS: &[&str] = &["CONNECT", "TRACE"];
 
 /// Checks a plugin's request; the error completes "the request …".
 pub fn check_request(request: &HttpRequest) -> Result<(), String> {
