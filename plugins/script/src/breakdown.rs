@@ -38,12 +38,25 @@ pub struct Scene {
     pub heading: String,
     /// The scene's beats in order.
     pub beats: Vec<Beat>,
+    /// When the scene happens (`NIGHT`, `DAWN`, `LATE NIGHT`, …): the time the
+    /// heading names, or for a heading that continues from the previous scene
+    /// (`CONTINUOUS`, `LATER`, `SAME`, …) that scene's. `None` when unknown.
+    pub time_of_day: Option<String>,
+    /// Whether the heading says the scene continues from the previous one at
+    /// its time of day (`CONTINUOUS`, `MOMENTS LATER`, `SAME TIME`, …).
+    pub continues: bool,
 }
 
 impl Scene {
     /// `1 · INT. HARBOUR - NIGHT`: the scene group's label and the shots' `scene` parameter.
+    /// A scene that continues at an inherited time names it:
+    /// `2 · INT. TICKET BOOTH - CONTINUOUS (NIGHT)`, so whatever reads the time of
+    /// day from a shot's scene finds it.
     pub fn label(&self) -> String {
-        format!("{} · {}", self.number, self.heading)
+        match (&self.time_of_day, self.continues) {
+            (Some(time), true) => format!("{} · {} ({time})", self.number, self.heading),
+            _ => format!("{} · {}", self.number, self.heading),
+        }
     }
 
     /// Every character speaking in the scene, in order of first line.
@@ -53,6 +66,20 @@ impl Scene {
             for s in &beat.speakers {
                 if !seen.contains(&s.as_str()) {
                     seen.push(s);
+                }
+            }
+        }
+        seen
+    }
+
+    /// Every character in the scene: speakers in order of first line, then
+    /// those named in its action and not speaking.
+    pub fn characters(&self) -> Vec<&str> {
+        let mut seen = self.speakers();
+        for beat in &self.beats {
+            for name in &beat.named {
+                if !seen.contains(&name.as_str()) {
+                    seen.push(name);
                 }
             }
         }
@@ -78,6 +105,201 @@ pub struct Beat {
     pub prompt: String,
     /// Canonical names of the characters speaking in the beat, in order.
     pub speakers: Vec<String>,
+    /// Canonical names of the characters an action beat names (see
+    /// [`NameMatcher`]), in order of first mention; empty for dialogue, where
+    /// a name spoken does not put its owner in the shot.
+    pub named: Vec<String>,
+}
+
+impl Beat {
+    /// The characters in the beat's shot: its speakers, then the characters it names.
+    pub fn characters(&self) -> impl Iterator<Item = &str> {
+        self.speakers.iter().chain(&self.named).map(String::as_str)
+    }
+}
+
+/// Time-of-day phrases a heading may name, the more specific first
+/// (`LATE NIGHT` before `NIGHT`); matched as whole words.
+const TIMES_OF_DAY: &[&str] = &[
+    "MAGIC HOUR",
+    "GOLDEN HOUR",
+    "LATE NIGHT",
+    "EARLY MORNING",
+    "MIDNIGHT",
+    "NIGHT",
+    "DAWN",
+    "SUNRISE",
+    "DUSK",
+    "SUNSET",
+    "TWILIGHT",
+    "MORNING",
+    "AFTERNOON",
+    "EVENING",
+    "NOON",
+    "DAY",
+];
+
+/// Heading parts saying the scene goes on from the previous one, at its time
+/// of day; matched as the whole part, parentheses ignored.
+const CONTINUITY: &[&str] = &[
+    "CONTINUOUS",
+    "CONTINUOUS ACTION",
+    "CONTINUING",
+    "CONT'D",
+    "CONTD",
+    "CONT",
+    "LATER",
+    "MOMENTS LATER",
+    "A MOMENT LATER",
+    "MOMENT LATER",
+    "A FEW MOMENTS LATER",
+    "SECONDS LATER",
+    "MINUTES LATER",
+    "A FEW MINUTES LATER",
+    "SAME",
+    "SAME TIME",
+    "SAME MOMENT",
+    "SIMULTANEOUS",
+];
+
+/// What a scene heading says about when the scene happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HeadingTime {
+    /// It names a time of day (one of [`TIMES_OF_DAY`]).
+    Named(&'static str),
+    /// It continues from the previous scene (one of [`CONTINUITY`]).
+    Continues,
+    /// Neither.
+    Unknown,
+}
+
+/// `text` upper-cased for [`match_words`], `’` read as `'`.
+fn for_matching(text: &str) -> String {
+    let upper = text.to_uppercase();
+    if upper.contains('’') {
+        upper.replace('’', "'")
+    } else {
+        upper
+    }
+}
+
+/// The words of `upper` (from [`for_matching`]) for matching names and
+/// headings: letters, digits and apostrophes, with a possessive `'S` or a
+/// trailing `'` dropped: `TOM'S BOAT` → `TOM`, `BOAT`.
+fn match_words(upper: &str) -> impl Iterator<Item = &str> {
+    upper
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .map(|w| {
+            let w = w.trim_matches('\'');
+            w.strip_suffix("'S").unwrap_or(w)
+        })
+        .filter(|w| !w.is_empty())
+}
+
+/// What `heading` says about its time of day. The parts after the location
+/// (split at dashes) are read from the end: a part naming a time wins
+/// (`INT. CAR - NIGHT - CONTINUOUS` is night), else a continuity part makes
+/// the scene continue. The location never counts (`INT. DAY CARE - NIGHT`).
+fn heading_time(heading: &str) -> HeadingTime {
+    const DASHES: [char; 3] = ['-', '–', '—'];
+    let Some((_location, times)) = heading.split_once(DASHES) else {
+        return HeadingTime::Unknown;
+    };
+    let mut continues = false;
+    for part in times.rsplit(DASHES) {
+        let upper = for_matching(part);
+        let words: Vec<&str> = match_words(&upper).collect();
+        let named = TIMES_OF_DAY.iter().find(|time| {
+            let time: Vec<&str> = time.split(' ').collect();
+            words.windows(time.len()).any(|w| w == time)
+        });
+        if let Some(time) = named {
+            return HeadingTime::Named(time);
+        }
+        continues |= !words.is_empty() && CONTINUITY.contains(&words.join(" ").as_str());
+    }
+    if continues {
+        HeadingTime::Continues
+    } else {
+        HeadingTime::Unknown
+    }
+}
+
+/// Group cues that stand for several speakers or for nobody in frame; said in
+/// action they are ordinary words (`all of them`), so they are not matched.
+const NOT_NAMED_IN_ACTION: &[&str] = &[
+    "ALL",
+    "BOTH",
+    "EVERYONE",
+    "EVERYBODY",
+    "TOGETHER",
+    "VOICE",
+    "VOICES",
+];
+
+/// Finds the cast's names in action text: whole words in any case,
+/// possessives included (`Tom's`), the longest name first where names share
+/// a first word (`OLD TOM` before `TOM`). Built once for a screenplay; each
+/// paragraph is matched in one pass over its words.
+pub struct NameMatcher {
+    /// Names by their first word: each name's words and its canonical name,
+    /// longest first.
+    by_first_word: HashMap<String, Vec<(Vec<String>, String)>>,
+}
+
+impl NameMatcher {
+    /// A matcher for the canonical names in `cast`.
+    pub fn new(cast: &[String]) -> NameMatcher {
+        let mut by_first_word: HashMap<String, Vec<(Vec<String>, String)>> = HashMap::new();
+        for name in cast {
+            if NOT_NAMED_IN_ACTION.contains(&name.as_str()) {
+                continue;
+            }
+            let words: Vec<String> = match_words(&for_matching(name))
+                .map(str::to_owned)
+                .collect();
+            if let Some(first) = words.first() {
+                by_first_word
+                    .entry(first.clone())
+                    .or_default()
+                    .push((words, name.clone()));
+            }
+        }
+        for names in by_first_word.values_mut() {
+            names.sort_by_key(|(words, _)| std::cmp::Reverse(words.len()));
+        }
+        NameMatcher { by_first_word }
+    }
+
+    /// The canonical names `text` mentions, in order of first mention, each once.
+    pub fn find(&self, text: &str) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        if self.by_first_word.is_empty() {
+            return found;
+        }
+        let upper = for_matching(text);
+        let words: Vec<&str> = match_words(&upper).collect();
+        let mut k = 0;
+        while k < words.len() {
+            let hit = self.by_first_word.get(words[k]).and_then(|names| {
+                names.iter().find(|(name_words, _)| {
+                    let rest = &words[k..];
+                    rest.len() >= name_words.len()
+                        && name_words.iter().zip(rest).all(|(a, b)| a == b)
+                })
+            });
+            match hit {
+                Some((name_words, name)) => {
+                    if !found.contains(name) {
+                        found.push(name.clone());
+                    }
+                    k += name_words.len();
+                }
+                None => k += 1,
+            }
+        }
+        found
+    }
 }
 
 /// Lower-case ASCII slug: `INT. CAFÉ – NIGHT` → `int-cafe-night`; at most 48
@@ -141,33 +363,49 @@ pub fn clip(text: &str, limit: usize) -> String {
 /// Each action paragraph is a beat; consecutive dialogue blocks (parentheticals,
 /// dual dialogue and page breaks do not interrupt them) form one exchange beat.
 /// Transitions, centered text and headings end an exchange. Beats before the
-/// first heading form scene `0 · OPENING`.
+/// first heading form scene `0 · OPENING`. Action beats list the members of
+/// the cast ([`Screenplay::cast`]) they name; scenes carry their time of day.
 pub fn scenes(play: &Screenplay) -> Vec<Scene> {
+    scenes_with_cast(play, &play.cast())
+}
+
+/// [`scenes`], with action matched against `cast`.
+fn scenes_with_cast(play: &Screenplay, cast: &[String]) -> Vec<Scene> {
+    let names = NameMatcher::new(cast);
     let mut scenes: Vec<Scene> = Vec::new();
     let mut ordinal = 0usize;
     let mut seen_slugs: HashMap<String, usize> = HashMap::new();
     let mut exchange_open = false;
-    let mut new_scene = |heading: String, number: Option<String>, ordinal: usize| {
-        let s = slug(&heading);
-        let n = seen_slugs.entry(s.clone()).or_insert(0);
-        *n += 1;
-        Scene {
-            id: format!("scene-{n}-{s}"),
-            number: number.unwrap_or_else(|| ordinal.to_string()),
-            heading,
-            beats: Vec::new(),
-        }
-    };
+    let mut new_scene =
+        |heading: String, number: Option<String>, ordinal: usize, previous: Option<&Scene>| {
+            let s = slug(&heading);
+            let n = seen_slugs.entry(s.clone()).or_insert(0);
+            *n += 1;
+            let (time_of_day, continues) = match heading_time(&heading) {
+                HeadingTime::Named(time) => (Some(time.to_owned()), false),
+                HeadingTime::Continues => (previous.and_then(|p| p.time_of_day.clone()), true),
+                HeadingTime::Unknown => (None, false),
+            };
+            Scene {
+                id: format!("scene-{n}-{s}"),
+                number: number.unwrap_or_else(|| ordinal.to_string()),
+                heading,
+                beats: Vec::new(),
+                time_of_day,
+                continues,
+            }
+        };
     for element in &play.elements {
         match element {
             Element::SceneHeading { text, number } => {
                 ordinal += 1;
-                scenes.push(new_scene(text.clone(), number.clone(), ordinal));
+                let scene = new_scene(text.clone(), number.clone(), ordinal, scenes.last());
+                scenes.push(scene);
                 exchange_open = false;
             }
             Element::Action(text) => {
                 if scenes.is_empty() {
-                    scenes.push(new_scene("OPENING".into(), None, 0));
+                    scenes.push(new_scene("OPENING".into(), None, 0, None));
                 }
                 let scene = scenes.last_mut().expect("a scene exists");
                 let prompt = clip(
@@ -178,12 +416,13 @@ pub fn scenes(play: &Screenplay) -> Vec<Scene> {
                     kind: BeatKind::Action,
                     prompt,
                     speakers: Vec::new(),
+                    named: names.find(text),
                 });
                 exchange_open = false;
             }
             Element::Dialogue(d) => {
                 if scenes.is_empty() {
-                    scenes.push(new_scene("OPENING".into(), None, 0));
+                    scenes.push(new_scene("OPENING".into(), None, 0, None));
                 }
                 let scene = scenes.last_mut().expect("a scene exists");
                 let line = format!("{}: {}", d.character, d.spoken());
@@ -198,6 +437,7 @@ pub fn scenes(play: &Screenplay) -> Vec<Scene> {
                         kind: BeatKind::Dialogue,
                         prompt: line,
                         speakers: vec![d.character.clone()],
+                        named: Vec::new(),
                     }),
                 }
                 exchange_open = true;
@@ -295,7 +535,7 @@ pub struct BreakdownCounts {
     pub shots_removed: usize,
     /// Shots left as they are.
     pub shots_unchanged: usize,
-    /// Speaking characters.
+    /// Characters: the speaking ones and those introduced in action ([`Screenplay::cast`]).
     pub characters: usize,
     /// Character nodes created (the others already existed).
     pub characters_new: usize,
@@ -342,17 +582,19 @@ impl BreakdownCounts {
 ///   `1 · INT. HARBOUR - NIGHT`), stacked vertically.
 /// * One `shot` node per beat inside its scene (params `prompt`, `scene`,
 ///   `shot`), in a row.
-/// * Speakers are wired `character.character → shot.characters`; an existing
+/// * The characters in a beat (its speakers, or the cast members its action
+///   names) are wired `character.character → shot.characters`; an existing
 ///   `character` node is reused when its `name` or label matches
 ///   (case-insensitive, extensions stripped), otherwise a `character-<slug>`
 ///   node is created at the root.
 /// * Nodes that exist and are unchanged are left out of the patch (so their
 ///   canvas positions stay); changed ones are upserted with fresh layout.
 ///   Scene groups and shots of an earlier break-down whose beat disappeared
-///   are removed; so are wires from characters who no longer speak in an
-///   updated shot. Character nodes are never removed.
+///   are removed; so are wires from characters no longer in an updated
+///   shot. Character nodes are never removed.
 pub fn plan(play: &Screenplay, graph: &[GraphNode]) -> (GraphPatch, BreakdownCounts) {
-    let scenes = scenes(play);
+    let cast = play.cast();
+    let scenes = scenes_with_cast(play, &cast);
     let by_id: HashMap<&str, &GraphNode> = graph.iter().map(|n| (n.id.as_str(), n)).collect();
     let mut counts = BreakdownCounts {
         scenes: scenes.len(),
@@ -372,7 +614,6 @@ pub fn plan(play: &Screenplay, graph: &[GraphNode]) -> (GraphPatch, BreakdownCou
             }
         }
     }
-    let cast = play.characters();
     counts.characters = cast.len();
     for (index, name) in cast.iter().enumerate() {
         if character_ids.contains_key(name) {
@@ -457,12 +698,15 @@ pub fn plan(play: &Screenplay, graph: &[GraphNode]) -> (GraphPatch, BreakdownCou
                         .param("shot", number.as_str()),
                 );
             }
-            let speaking: Vec<&str> = beat
-                .speakers
-                .iter()
-                .filter_map(|s| character_ids.get(s).map(String::as_str))
-                .collect();
-            for source in &speaking {
+            let mut wired: Vec<&str> = Vec::new();
+            for name in beat.characters() {
+                if let Some(source) = character_ids.get(name)
+                    && !wired.contains(&source.as_str())
+                {
+                    wired.push(source);
+                }
+            }
+            for source in &wired {
                 edges.push(PatchEdge::new(
                     format!("{source}--{id}"),
                     *source,
@@ -473,7 +717,7 @@ pub fn plan(play: &Screenplay, graph: &[GraphNode]) -> (GraphPatch, BreakdownCou
             }
             if change == Change::Updated {
                 for character in &all_character_nodes {
-                    if !speaking.contains(&character.as_str()) {
+                    if !wired.contains(&character.as_str()) {
                         stale_edges.push(format!("{character}--{id}"));
                     }
                 }

@@ -4,7 +4,8 @@
 //! Parsing never fails: anything that is not recognised is action. The parser
 //! understands the title page, scene headings (`INT.`, `EXT.`, `EST.`,
 //! `INT./EXT.`, `I/E`, with or without the dot, any case, forced with a
-//! leading `.`) with optional scene numbers (`#12#`), character cues (all caps,
+//! leading `.`) with optional scene numbers (`#12#`, or in the margins as
+//! shooting scripts print them: `12A EXT. PIER - DAY 12A`), character cues (all caps,
 //! or forced with `@`) with extensions (`(V.O.)`, `(CONT'D)`, …) and the dual
 //! dialogue caret `^`, parentheticals, dialogue, transitions (`… TO:` or forced
 //! with `>`), centered text (`>THE END<`), notes (`[[…]]`), boneyard
@@ -14,6 +15,8 @@
 //! Plain text (no title page and no Fountain character cues) additionally
 //! reads `SCENE 3 - THE DOCKS` as a scene heading and `NAME: line` as
 //! dialogue. `SCENE <n>` headings are understood in Fountain too.
+
+use std::collections::HashSet;
 
 /// A parsed screenplay.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -35,7 +38,8 @@ pub enum Element {
     SceneHeading {
         /// The heading without its scene number.
         text: String,
-        /// The scene number written in the script (`#12#`, or `3` from `SCENE 3 - …`).
+        /// The scene number written in the script (`#12#`, `12A` from the
+        /// margins of `12A EXT. PIER - DAY 12A`, or `3` from `SCENE 3 - …`).
         number: Option<String>,
     },
     /// An action paragraph; hard line breaks are kept as `\n`.
@@ -208,6 +212,134 @@ impl Screenplay {
         }
         seen
     }
+
+    /// Every character: the speaking ones (as [`Screenplay::characters`]),
+    /// then those who never speak but are introduced in action the way
+    /// screenplays introduce people, in capitals with an age: `A TAXI DRIVER
+    /// (50s) waits`, `MR. HALE, 70, sits up`. Canonical names, each once.
+    pub fn cast(&self) -> Vec<String> {
+        let mut cast = self.characters();
+        let mut seen: HashSet<String> = cast.iter().cloned().collect();
+        for e in &self.elements {
+            if let Element::Action(text) = e {
+                for name in introductions(text) {
+                    if seen.insert(name.clone()) {
+                        cast.push(name);
+                    }
+                }
+            }
+        }
+        cast
+    }
+}
+
+/// Words that open an age after a name introduced in action (`(late 40s)`,
+/// `, mid-thirties,`); an age may also start with a digit (`(30s)`, `, 70,`).
+const AGE_WORDS: &[&str] = &[
+    "EARLY",
+    "MID",
+    "LATE",
+    "TEEN",
+    "TEENS",
+    "TEENAGE",
+    "TWENTY",
+    "TWENTIES",
+    "THIRTY",
+    "THIRTIES",
+    "FORTY",
+    "FORTIES",
+    "FIFTY",
+    "FIFTIES",
+    "SIXTY",
+    "SIXTIES",
+    "SEVENTY",
+    "SEVENTIES",
+    "EIGHTY",
+    "EIGHTIES",
+    "NINETY",
+    "NINETIES",
+];
+
+/// Whether `text` (what follows `(` or `,` after a name) starts with an age.
+fn starts_with_age(text: &str) -> bool {
+    let text = text.trim_start();
+    if text.starts_with(|c: char| c.is_ascii_digit()) {
+        return true;
+    }
+    let word: String = text
+        .chars()
+        .take_while(|c| c.is_alphabetic())
+        .flat_map(char::to_uppercase)
+        .collect();
+    AGE_WORDS.contains(&word.as_str())
+}
+
+/// Whether `word` (no whitespace) could be part of a name written in
+/// capitals: letters, none lower case, and only `.`, `'`, `’`, `-` besides.
+fn is_capital_word(word: &str) -> bool {
+    word.chars().any(char::is_alphabetic)
+        && word.chars().all(|c| {
+            (c.is_alphabetic() && !c.is_lowercase()) || matches!(c, '.' | '\'' | '’' | '-')
+        })
+}
+
+/// Names introduced in an action paragraph: a run of up to four words in
+/// capitals directly followed by an age in parentheses (`MAYA (30s)`) or
+/// after a comma (`LENA, 20s,`). A leading one-letter word (`A TAXI DRIVER`)
+/// is not part of the name. Canonical names, in order.
+fn introductions(text: &str) -> Vec<String> {
+    /// Longest name introduced in capitals, in words.
+    const MAX_WORDS: usize = 4;
+    let mut found = Vec::new();
+    // Byte range of the current run of capital words.
+    let mut run: Option<(usize, usize)> = None;
+    let mut words = 0usize;
+    let mut offset = 0usize;
+    for chunk in text.split_inclusive(char::is_whitespace) {
+        let start = offset;
+        offset += chunk.len();
+        let word = chunk.trim_end();
+        if word.is_empty() {
+            continue;
+        }
+        let (bare, comma) = match word.strip_suffix(',') {
+            Some(bare) => (bare, true),
+            None => (word, false),
+        };
+        if is_capital_word(bare) && words < MAX_WORDS {
+            let name_start = match run {
+                // A one-letter word (`A`, `I`) does not open a name.
+                None if bare.chars().count() == 1 => None,
+                None => Some(start),
+                Some((from, _)) => Some(from),
+            };
+            run = name_start.map(|from| (from, start + bare.len()));
+            words += usize::from(run.is_some());
+            if !comma {
+                continue;
+            }
+        }
+        // The run (if any) ends here: introduced when an age follows.
+        if let Some((from, to)) = run.take() {
+            let after = &text[to..];
+            let age = match after.strip_prefix(',') {
+                Some(rest) => starts_with_age(rest),
+                None => after
+                    .trim_start()
+                    .strip_prefix('(')
+                    .is_some_and(starts_with_age),
+            };
+            let name = canonical_name(&text[from..to]);
+            if age
+                && name.starts_with(char::is_alphabetic)
+                && !NOT_SPEAKERS.contains(&name.as_str())
+            {
+                found.push(name);
+            }
+        }
+        words = 0;
+    }
+    found
 }
 
 // ---------------------------------------------------------------------------
@@ -401,21 +533,19 @@ fn is_upper(text: &str) -> bool {
 
 /// The scene heading in `line` (already trimmed), with its scene number:
 /// `INT. HARBOUR - NIGHT #12#` → `("INT. HARBOUR - NIGHT", Some("12"))`.
-/// Recognises the Fountain prefixes (any case) and `SCENE <n>` headings.
+/// Recognises the Fountain prefixes (any case), also behind a scene number in
+/// the margin (`12A EXT. PIER - DAY 12A`, `1. INT. TAXI - NIGHT`), and
+/// `SCENE <n>` headings.
 fn scene_heading(line: &str) -> Option<(String, Option<String>)> {
     let (body, number) = split_scene_number(line);
     let upper = body.to_uppercase();
-    const PREFIXES: &[&str] = &[
-        "INT./EXT", "INT/EXT", "EXT./INT", "EXT/INT", "INT", "EXT", "EST", "I/E",
-    ];
-    for prefix in PREFIXES {
-        if let Some(rest) = upper.strip_prefix(prefix) {
-            let separated = rest.starts_with('.') || rest.starts_with(' ');
-            let remainder = rest.trim_start_matches(['.', ' ']);
-            if separated && !remainder.is_empty() {
-                return Some((squash(&strip_emphasis(&upper)), number));
-            }
-        }
+    if has_heading_prefix(&upper) {
+        return Some((squash(&strip_emphasis(&upper)), number));
+    }
+    if let Some((rest, margin)) = split_margin_number(&upper)
+        && has_heading_prefix(rest)
+    {
+        return Some((squash(&strip_emphasis(rest)), number.or(Some(margin))));
     }
     // SCENE 3 - THE DOCKS, Scene 12: Rooftop, SCENE 4A
     if let Some(rest) = upper.strip_prefix("SCENE ") {
@@ -435,6 +565,58 @@ fn scene_heading(line: &str) -> Option<(String, Option<String>)> {
         }
     }
     None
+}
+
+/// Whether upper-cased `text` starts like a scene heading: `INT.`, `EXT `,
+/// `INT./EXT.`, `I/E`, … followed by something.
+fn has_heading_prefix(text: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "INT./EXT", "INT/EXT", "EXT./INT", "EXT/INT", "INT", "EXT", "EST", "I/E",
+    ];
+    PREFIXES.iter().any(|prefix| {
+        text.strip_prefix(prefix).is_some_and(|rest| {
+            let separated = rest.starts_with('.') || rest.starts_with(' ');
+            separated && !rest.trim_start_matches(['.', ' ']).is_empty()
+        })
+    })
+}
+
+/// Splits a scene number written in the margins off upper-cased `text`, the
+/// way screenwriting tools export shooting scripts: `12A EXT. PIER - DAY 12A`
+/// → `("EXT. PIER - DAY", "12A")`. The number is up to four digits with an
+/// optional letter before (`A12`) and up to two after (`12A`, `12AB`), then an
+/// optional `.`, `)` or `:` and a space. The copy in the right margin is
+/// dropped when it repeats the left one (revision asterisks after it too).
+fn split_margin_number(text: &str) -> Option<(&str, String)> {
+    let bytes = text.as_bytes();
+    let mut end = usize::from(bytes.first().is_some_and(u8::is_ascii_alphabetic));
+    let digits = bytes[end..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if !(1..=4).contains(&digits) {
+        return None;
+    }
+    end += digits;
+    end += bytes[end..]
+        .iter()
+        .take(2)
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    let number = &text[..end];
+    let after = &text[end..];
+    let after = after.strip_prefix(['.', ')', ':']).unwrap_or(after);
+    if !after.starts_with([' ', '\t']) {
+        return None;
+    }
+    let rest = after.trim_start();
+    let unmarked = rest.trim_end_matches(|c: char| c == '*' || c.is_whitespace());
+    let unmarked = unmarked.strip_suffix('.').unwrap_or(unmarked);
+    let rest = match unmarked.strip_suffix(number) {
+        Some(before) if before.ends_with([' ', '\t']) => before.trim_end(),
+        _ => rest,
+    };
+    Some((rest, number.to_owned()))
 }
 
 /// Splits a trailing Fountain scene number `#…#` off a heading.
@@ -871,6 +1053,10 @@ mod tests {
             "INT HOUSE",
             "Scene 3 - The Docks",
             "SCENE 12: ROOF",
+            "1. INT. TAXI - NIGHT",
+            "1 INT. TAXI - NIGHT 1",
+            "12A    EXT. PIER - DAY    12A *",
+            "a12) i/e car",
         ] {
             assert!(scene_heading(line).is_some(), "{line}");
         }
@@ -880,12 +1066,25 @@ mod tests {
             "Ext",
             "SCENE STEALER",
             "Interesting.",
+            "2 INTERNS wait.",
+            "12345 EXT. PIER",
+            "1INT. TAXI",
+            "AB1 INT. TAXI",
         ] {
             assert!(scene_heading(line).is_none(), "{line}");
         }
         assert_eq!(
             scene_heading("INT. HOUSE - DAY #1A#"),
             Some(("INT. HOUSE - DAY".into(), Some("1A".into())))
+        );
+        assert_eq!(
+            scene_heading("12A    EXT. PIER - DAY    12A *"),
+            Some(("EXT. PIER - DAY".into(), Some("12A".into())))
+        );
+        // Only a right-hand number repeating the left one is a scene number.
+        assert_eq!(
+            scene_heading("3 EXT. PIER - NIGHT 2"),
+            Some(("EXT. PIER - NIGHT 2".into(), Some("3".into())))
         );
     }
 

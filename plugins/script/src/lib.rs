@@ -45,14 +45,14 @@ pub fn overview(play: &Screenplay, title: &str) -> String {
     format!(
         "“{title}” · {} · {} · ~{}",
         plural(scenes, "scene", "scenes"),
-        plural(play.characters().len(), "character", "characters"),
+        plural(play.cast().len(), "character", "characters"),
         plural(play.page_count().max(1), "page", "pages"),
     )
 }
 
 /// The JSON summary on the `script` output: title, format, page estimate,
-/// title page, scenes (id, number, heading, label, beat count, speakers),
-/// characters and the total beat count.
+/// title page, scenes (id, number, heading, label, time of day, beat count,
+/// characters), the cast and the total beat count.
 pub fn summary_json(play: &Screenplay, title: &str) -> serde_json::Value {
     let scenes = breakdown::scenes(play);
     let beats: usize = scenes.iter().map(|s| s.beats.len()).sum();
@@ -71,10 +71,11 @@ pub fn summary_json(play: &Screenplay, title: &str) -> serde_json::Value {
             "number": s.number,
             "heading": s.heading,
             "label": s.label(),
+            "time": s.time_of_day,
             "beats": s.beats.len(),
-            "characters": s.speakers(),
+            "characters": s.characters(),
         })).collect::<Vec<_>>(),
-        "characters": play.characters(),
+        "characters": play.cast(),
         "beats": beats,
     })
 }
@@ -86,13 +87,14 @@ impl Node for Script {
             .icon("📜")
             .docs(
                 "A screenplay in **Fountain** or plain text. Scene headings \
-                 (`INT. HARBOUR - NIGHT`, `EXT.`, `I/E`, `.FORCED`, or `SCENE 3 - …` in plain \
-                 text), character cues, dialogue, transitions, notes, boneyard and the title \
-                 page are understood.\n\n\
+                 (`INT. HARBOUR - NIGHT`, `EXT.`, `I/E`, `.FORCED`, numbered like \
+                 `12A EXT. PIER - DAY 12A`, or `SCENE 3 - …` in plain text), character cues, \
+                 dialogue, transitions, notes, boneyard and the title page are understood. \
+                 `CONTINUOUS`, `LATER` and `SAME` scenes keep the previous scene's time of day.\n\n\
                  **Break Down to Shots** creates one scene group per scene and one shot per \
-                 beat (an action paragraph, or an exchange of dialogue), wires the speaking \
-                 characters in, and can be run again after editing: shots keep their ids, \
-                 change in place, and disappear with their beat.",
+                 beat (an action paragraph, or an exchange of dialogue), wires in the \
+                 characters who speak or whom the action names, and can be run again after \
+                 editing: shots keep their ids, change in place, and disappear with their beat.",
             )
             .output(
                 Port::one("script", "Script", "script")
@@ -107,7 +109,7 @@ impl Node for Script {
                 "break-down",
                 "Break Down to Shots",
                 "Creates a scene group per scene and a shot per beat, wired to the characters \
-                 who speak; running it again updates them.",
+                 who speak or whom the action names; running it again updates them.",
             )
     }
 

@@ -636,3 +636,244 @@ fn a_120_page_screenplay_breaks_down_and_reruns() {
     assert!(again.upsert_nodes.is_empty());
     assert!(again.summary.contains(&format!("{shots} unchanged")));
 }
+
+// ---------------------------------------------------------------------------
+// Shooting scripts: numbered headings, continuity, characters in action
+// ---------------------------------------------------------------------------
+
+const SHOOTING: &str = include_str!("fixtures/shooting-script.txt");
+
+/// The scene groups of a patch: `(id, label)`, in order.
+fn scene_groups(patch: &GraphPatch) -> Vec<(&str, &str)> {
+    patch
+        .upsert_nodes
+        .iter()
+        .filter(|n| n.type_id == "subflow")
+        .map(|n| (n.id.as_str(), n.label.as_str()))
+        .collect()
+}
+
+/// The text parameter `id` of the node `node` in `patch`.
+fn patch_text<'a>(patch: &'a GraphPatch, node: &str, id: &str) -> &'a str {
+    let node = patch
+        .upsert_nodes
+        .iter()
+        .find(|n| n.id == node)
+        .unwrap_or_else(|| panic!("{node} is in the patch"));
+    node.params
+        .iter()
+        .find_map(|p| match &p.value {
+            ParamValue::Text(t) if p.id == id => Some(t.as_str()),
+            _ => None,
+        })
+        .unwrap_or("")
+}
+
+/// The characters wired into shot `shot`, by node id.
+fn wired_into<'a>(patch: &'a GraphPatch, shot: &str) -> Vec<&'a str> {
+    patch
+        .upsert_edges
+        .iter()
+        .filter(|e| e.target == shot)
+        .map(|e| e.source.as_str())
+        .collect()
+}
+
+#[test]
+fn numbered_scene_headings_start_scenes() {
+    // Scene numbers in both margins, as screenwriting tools export them.
+    assert_eq!(
+        headings(SHOOTING),
+        [
+            ("INT. TAXI - NIGHT".to_owned(), Some("1".to_owned())),
+            ("EXT. HARBOUR - CONTINUOUS".to_owned(), Some("2".to_owned())),
+            (
+                "EXT. PIER - MOMENTS LATER".to_owned(),
+                Some("2A".to_owned())
+            ),
+            (
+                "INT./EXT. TAXI - MOVING - DAY".to_owned(),
+                Some("3".to_owned())
+            ),
+        ]
+    );
+    // A number on the left only, with a dot; a letter before the number; plain
+    // `NAME: line` dialogue; Fountain's `#…#`; an unnumbered heading.
+    let plain = "1. INT. TAXI - NIGHT\n\nMaya slumps in the back seat.\n\nSAMIR: Where to?\n\n\
+                 A2 EXT. PIER - DAY A2\n\nGulls.\n\n12A EXT. PIER - DAY 12A\n\nMore gulls.\n\n\
+                 INT./EXT. CAR - MOVING - DAY\n\nThe road.\n";
+    assert_eq!(
+        headings(plain),
+        [
+            ("INT. TAXI - NIGHT".to_owned(), Some("1".to_owned())),
+            ("EXT. PIER - DAY".to_owned(), Some("A2".to_owned())),
+            ("EXT. PIER - DAY".to_owned(), Some("12A".to_owned())),
+            ("INT./EXT. CAR - MOVING - DAY".to_owned(), None),
+        ]
+    );
+    assert!(!parse(plain).fountain);
+    assert_eq!(
+        headings("INT. TAXI - NIGHT #7B#\n\nRain.\n"),
+        [("INT. TAXI - NIGHT".to_owned(), Some("7B".to_owned()))]
+    );
+    // Digits that are part of the action are left alone.
+    assert_eq!(headings("INT. ROOM - DAY\n\n2 INTERNS wait.\n").len(), 1);
+
+    let patch = break_down(SHOOTING, &[]);
+    assert_eq!(
+        scene_groups(&patch),
+        [
+            ("scene-1-int-taxi-night", "1 · INT. TAXI - NIGHT"),
+            (
+                "scene-1-ext-harbour-continuous",
+                "2 · EXT. HARBOUR - CONTINUOUS (NIGHT)"
+            ),
+            (
+                "scene-1-ext-pier-moments-later",
+                "2A · EXT. PIER - MOMENTS LATER (NIGHT)"
+            ),
+            (
+                "scene-1-int-ext-taxi-moving-day",
+                "3 · INT./EXT. TAXI - MOVING - DAY"
+            ),
+        ]
+    );
+    assert_eq!(
+        patch_text(&patch, "scene-1-ext-pier-moments-later-shot-1", "shot"),
+        "2A.1"
+    );
+    // Running again updates nothing.
+    let mut graph = TestGraph::new();
+    graph.apply(&patch);
+    let again = run_break_down(SHOOTING, &graph);
+    assert!(again.upsert_nodes.is_empty(), "{:?}", again.upsert_nodes);
+}
+
+#[test]
+fn continuity_headings_inherit_the_time_of_day() {
+    let text = "EXT. HARBOUR - NIGHT\n\nRain.\n\n\
+                INT. TICKET BOOTH - CONTINUOUS\n\nA kettle.\n\n\
+                INT. TICKET BOOTH - MOMENTS LATER\n\nSteam.\n\n\
+                EXT. PIER - LATER\n\nFog.\n\n\
+                EXT. ISLAND - DAWN\n\nGold light.\n\n\
+                INT. CHAPEL - SAME TIME\n\nCandles.\n\n\
+                INT. CHAPEL - SAME\n\nWax.\n\n\
+                INT. VESTRY - (CONT'D)\n\nRobes.\n";
+    let scenes = script::scenes(&parse(text));
+    let times: Vec<Option<&str>> = scenes.iter().map(|s| s.time_of_day.as_deref()).collect();
+    assert_eq!(
+        times,
+        [
+            Some("NIGHT"),
+            Some("NIGHT"),
+            Some("NIGHT"),
+            Some("NIGHT"),
+            Some("DAWN"),
+            Some("DAWN"),
+            Some("DAWN"),
+            Some("DAWN"),
+        ]
+    );
+    // Headings keep their own words; the label a shot carries names the time.
+    assert_eq!(scenes[1].heading, "INT. TICKET BOOTH - CONTINUOUS");
+    assert_eq!(
+        scenes[1].label(),
+        "2 · INT. TICKET BOOTH - CONTINUOUS (NIGHT)"
+    );
+    assert_eq!(scenes[4].label(), "5 · EXT. ISLAND - DAWN");
+
+    // A shot in a CONTINUOUS scene after a NIGHT one carries the time in its
+    // scene label, where the draft renderer reads the time of day (the last
+    // dash-separated part of the heading).
+    let patch = break_down(FERRY, &[]);
+    let scene = patch_text(
+        &patch,
+        "scene-1-int-ticket-booth-continuous-shot-1",
+        "scene",
+    );
+    assert_eq!(scene, "2 · INT. TICKET BOOTH - CONTINUOUS (NIGHT)");
+    let last_part = scene.rsplit(['-', '–', '—']).next().unwrap();
+    assert!(last_part.contains("NIGHT"), "{last_part}");
+    let odd = script::scenes(&parse(BASEMENT));
+    let times: Vec<Option<&str>> = odd.iter().map(|s| s.time_of_day.as_deref()).collect();
+    assert_eq!(times, [Some("NIGHT"), Some("NIGHT"), Some("NIGHT"), None]);
+
+    // Nothing to inherit: the first scene, or a heading that names no time.
+    let unknown = script::scenes(&parse(
+        "INT. HALL - CONTINUOUS\n\nA.\n\nINT. HALL\n\nB.\n\nEXT. YARD - LATER\n\nC.\n",
+    ));
+    assert!(unknown.iter().all(|s| s.time_of_day.is_none()));
+    assert_eq!(unknown[0].label(), "1 · INT. HALL - CONTINUOUS");
+    // A time word in the location is not a time of day.
+    let location = script::scenes(&parse(
+        "INT. DAY CARE - NIGHT\n\nA.\n\nINT. NIGHT CLUB\n\nB.\n",
+    ));
+    assert_eq!(location[0].time_of_day.as_deref(), Some("NIGHT"));
+    assert_eq!(location[1].time_of_day, None);
+}
+
+#[test]
+fn characters_named_in_action_join_their_shots() {
+    let text = "EXT. PIER - NIGHT\n\n\
+                Maya walks to the pier. A TAXI DRIVER (50s) waits by his cab.\n\n\
+                MAYA\nTom? Tom!\n\n\
+                Tom's lantern swings. The taxi driver shrugs.\n\n\
+                TOM\nHere.\n\n\
+                A tomato stall, shut until tomorrow. The MARGARET, a fishing boat, bobs. Harbour Master Reyes waves.\n\n\
+                OLD TOM (70s) watches from a bench.\n";
+    let play = parse(text);
+    assert_eq!(play.characters(), ["MAYA", "TOM"]);
+    assert_eq!(play.cast(), ["MAYA", "TOM", "TAXI DRIVER", "OLD TOM"]);
+
+    let patch = break_down(text, &[]);
+    let shot = |k: usize| format!("scene-1-ext-pier-night-shot-{k}");
+    assert_eq!(
+        wired_into(&patch, &shot(1)),
+        ["character-maya", "character-taxi-driver"]
+    );
+    // Maya's line is hers alone: names spoken in dialogue do not put anyone in the shot.
+    assert_eq!(wired_into(&patch, &shot(2)), ["character-maya"]);
+    // Case-insensitive, possessives included.
+    assert_eq!(
+        wired_into(&patch, &shot(3)),
+        ["character-tom", "character-taxi-driver"]
+    );
+    // Whole words only; capitalised words the script does not cast are not characters.
+    assert!(wired_into(&patch, &shot(5)).is_empty());
+    // The longest name wins: OLD TOM is not TOM.
+    assert_eq!(wired_into(&patch, &shot(6)), ["character-old-tom"]);
+    assert!(
+        patch.summary.ends_with("; 4 characters (4 new)"),
+        "{}",
+        patch.summary
+    );
+
+    // The ferry: introduced in capitals, then named in action.
+    let ferry = break_down(FERRY, &[]);
+    assert_eq!(
+        wired_into(&ferry, "scene-1-ext-harbour-night-shot-2"),
+        ["character-maya"]
+    );
+    assert_eq!(
+        wired_into(&ferry, "scene-1-ext-harbour-night-shot-6"),
+        ["character-maya", "character-tom"]
+    );
+    assert!(ferry.summary.ends_with("; 4 characters (4 new)"));
+
+    // Once the action no longer names her, her wire goes.
+    let mut graph = TestGraph::new();
+    graph.apply(&patch);
+    let edited = text.replace("Maya walks to the pier.", "Someone walks to the pier.");
+    let again = run_break_down(&edited, &graph);
+    assert!(
+        again
+            .remove_edges
+            .contains(&format!("character-maya--{}", shot(1)))
+    );
+    assert!(
+        !again
+            .remove_edges
+            .contains(&format!("character-taxi-driver--{}", shot(1)))
+    );
+    assert_eq!(wired_into(&again, &shot(1)), ["character-taxi-driver"]);
+}
