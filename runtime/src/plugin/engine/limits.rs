@@ -68,6 +68,10 @@ impl Default for Limits {
     }
 }
 
+/// The default epoch tick: 5 ms. A runaway is stopped within about two ticks past its
+/// budget, and an idle ticker costs 200 wake-ups a second — negligible.
+pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(5);
+
 /// Engine-wide settings, fixed when the engine is created.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -132,9 +136,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             cache_dir: None,
-            // 5 ms: a runaway is stopped within about two ticks past its budget, and an idle
-            // ticker costs 200 wake-ups a second — negligible.
-            epoch_tick: Duration::from_millis(5),
+            epoch_tick: DEFAULT_EPOCH_TICK,
             // 1 MiB: generous for real code (wasmtime's default is 512 KiB), still far below
             // the async fiber stack below.
             max_wasm_stack: 1 << 20,

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -11,7 +12,7 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::limits::Limits;
+use super::limits::{DEFAULT_EPOCH_TICK, Limits};
 use super::services::CallContext;
 use crate::plugin::error::Failure;
 use crate::plugin::types::NodeDescriptor;
@@ -34,6 +35,11 @@ pub struct StoreState {
     pub cpu_ticks: u64,
     /// Ticks allowed before the call is stopped.
     pub cpu_tick_budget: u64,
+    /// Bytes host calls copied into or out of the guest so far (charged as CPU ticks).
+    pub host_bytes: u64,
+    /// Bytes of host copying charged as one CPU tick (see [`host_copy_bytes_per_tick`]); set
+    /// for the default epoch tick, to be set again for an engine with another tick.
+    pub host_bytes_per_tick: u64,
     /// Bytes of output written so far.
     pub output_bytes: u64,
     /// Output files written so far.
@@ -83,6 +89,8 @@ impl StoreState {
             started: std::time::Instant::now(),
             cpu_ticks: 0,
             cpu_tick_budget,
+            host_bytes: 0,
+            host_bytes_per_tick: host_copy_bytes_per_tick(DEFAULT_EPOCH_TICK),
             output_bytes: 0,
             outputs_written: 0,
             log_bytes: 0,
@@ -92,6 +100,19 @@ impl StoreState {
             stdout,
             stderr,
         }
+    }
+
+    /// Charges host work that copies `bytes` into or out of the guest (an asset read, an
+    /// output write, an HTTP body) as CPU ticks, so a plugin that keeps the host copying for
+    /// it spends its CPU budget as if it copied itself. Fractions of a tick add up over calls.
+    /// A call past its budget is stopped at the next tick it runs.
+    pub fn charge_host_bytes(&mut self, bytes: usize) {
+        let per_tick = self.host_bytes_per_tick.max(1);
+        let before = self.host_bytes / per_tick;
+        self.host_bytes = self.host_bytes.saturating_add(bytes as u64);
+        self.cpu_ticks = self
+            .cpu_ticks
+            .saturating_add(self.host_bytes / per_tick - before);
     }
 
     /// A message cut to the message limit on a character boundary, with a marker when cut.
@@ -135,6 +156,17 @@ impl StoreState {
         self.stop_reason = Some(failure);
         wasmtime::Error::msg(message)
     }
+}
+
+/// Rate at which host copying is charged: 1 GiB/s. A plain memcpy of large buffers runs at
+/// 5–15 GB/s, but each byte a host call hands over is copied at least twice (by the services
+/// and across the component boundary, where fresh guest pages also fault in), so a host copy
+/// costs the host about what this rate says — never much less.
+pub const HOST_COPY_BYTES_PER_SECOND: u64 = 1 << 30;
+
+/// Bytes of host copying charged as one epoch tick of `tick`.
+pub fn host_copy_bytes_per_tick(tick: Duration) -> u64 {
+    ((u128::from(HOST_COPY_BYTES_PER_SECOND) * tick.as_nanos()) / 1_000_000_000).max(1) as u64
 }
 
 impl WasiView for StoreState {
@@ -368,6 +400,19 @@ mod tests {
         assert_eq!(limiter.refused, Some(110));
         assert!(limiter.memory_growing(0, 40, None).is_ok());
         assert_eq!(limiter.peak, 100);
+    }
+
+    #[test]
+    fn host_copying_is_charged_in_ticks_and_fractions_add_up() {
+        let mut state = StoreState::new(CallContext::default(), None, Limits::default(), 10, 0);
+        let per_tick = host_copy_bytes_per_tick(DEFAULT_EPOCH_TICK);
+        assert_eq!(per_tick, 5_368_709, "1 GiB/s over 5 ms");
+        state.charge_host_bytes(per_tick as usize / 2);
+        assert_eq!(state.cpu_ticks, 0);
+        state.charge_host_bytes(per_tick as usize / 2 + 1);
+        assert_eq!(state.cpu_ticks, 1);
+        state.charge_host_bytes(10 * per_tick as usize);
+        assert_eq!(state.cpu_ticks, 11);
     }
 
     #[test]

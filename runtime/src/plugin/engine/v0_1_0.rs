@@ -163,6 +163,7 @@ impl moviedirector::node::assets::Host for StoreState {
         self.require_capability(&rt::Capability::AssetRead, "read an asset")?;
         let services = self.context.services.clone();
         let answer = services.read_asset(&id).await;
+        self.charge_host_bytes(answer.as_ref().map_or(0, Vec::len));
         if answer.is_ok() {
             self.known_assets.insert(id);
         }
@@ -191,6 +192,7 @@ impl moviedirector::node::outputs::Host for StoreState {
             }));
         }
         self.output_bytes = attempted;
+        self.charge_host_bytes(bytes.len());
         let services = self.context.services.clone();
         let answer = services.write_output(&mime, bytes).await;
         if let Ok(id) = &answer {
@@ -232,6 +234,7 @@ impl moviedirector::node::http::Host for StoreState {
         let left = self.limits.wall_time.saturating_sub(self.started.elapsed());
         let timeout_ms = crate::plugin::http_rules::capped_timeout_ms(candidate.timeout_ms, left);
         let limit = self.limits.http_response_bytes;
+        self.charge_host_bytes(candidate.body.len());
         let services = self.context.services.clone();
         let answer = services
             .http_fetch(rt::HttpRequest {
@@ -239,6 +242,7 @@ impl moviedirector::node::http::Host for StoreState {
                 ..candidate
             })
             .await;
+        self.charge_host_bytes(answer.as_ref().map_or(0, |response| response.body.len()));
         Ok(match answer {
             Ok(response) if response.body.len() as u64 > limit => Err(E::TooLarge(limit)),
             Ok(response) => Ok(Response {
