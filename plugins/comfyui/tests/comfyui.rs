@@ -29,10 +29,12 @@ fn input() -> InputBuilder {
         .param("prompt", "a lighthouse")
 }
 
-/// A ComfyUI that finishes every prompt at once: one PNG and one MP4.
+/// A ComfyUI without a WebSocket and older than client-chosen prompt ids (it answers its
+/// own, `p-1`) that finishes every prompt at once: one PNG and one MP4.
 fn instant_comfyui(request: &HttpRequest) -> Result<HttpResponse, HttpError> {
     let path = request.url.trim_start_matches(URL);
     let body = match path {
+        "/queue" => json!({"queue_running": [], "queue_pending": []}).to_string(),
         "/upload/image" => json!({"name": "ref.png", "subfolder": "", "type": "input"}).to_string(),
         "/prompt" => json!({"prompt_id": "p-1", "number": 1, "node_errors": {}}).to_string(),
         "/history/p-1" => json!({"p-1": {"outputs": {"9": {
@@ -46,6 +48,7 @@ fn instant_comfyui(request: &HttpRequest) -> Result<HttpResponse, HttpError> {
         p if p.starts_with("/view?filename=a.mp4") => {
             return Ok(HttpResponse::new(200, b"MP4".to_vec()));
         }
+        p if p.starts_with("/history/") => "{}".to_owned(),
         other => return Ok(HttpResponse::new(404, format!("no route {other}"))),
     };
     Ok(HttpResponse::new(200, body))
@@ -144,6 +147,20 @@ fn execute_injects_uploads_and_returns_every_output() {
     assert_eq!(body["prompt"]["6"]["inputs"]["text"], "a connected prompt");
     assert_eq!(body["prompt"]["3"]["inputs"]["seed"], 5);
     assert_eq!(body["prompt"]["10"]["inputs"]["image"], "ref.png");
+    let chosen = body["prompt_id"].as_str().unwrap();
+    assert_eq!(body["client_id"], chosen, "events are routed to our own socket");
+    assert!(
+        host.socket_urls() == [format!("ws://gpu:8188/ws?clientId={chosen}")],
+        "{:?}",
+        host.socket_urls()
+    );
+    assert!(
+        host.logs()
+            .iter()
+            .any(|(_, line)| line.contains("WebSocket could not be opened")),
+        "the fallback to polling is said once: {:?}",
+        host.logs()
+    );
     let written: Vec<Vec<u8>> = host.outputs().into_iter().map(|o| o.bytes).collect();
     assert_eq!(written, [b"PNG".to_vec(), b"MP4".to_vec()]);
 }

@@ -1,10 +1,11 @@
 //! A ComfyUI client over [`net::Client`]: upload reference images, queue an API-format
-//! workflow, follow it through the queue by polling, download what it made, and cancel it.
+//! workflow, follow it live on ComfyUI's WebSocket ([`crate::comfyui_live`]: step progress,
+//! the node running, preview images) or, where the socket cannot be opened, by polling,
+//! download what it made, and cancel it.
 //!
-//! Endpoints used: `POST /upload/image`, `POST /prompt`, `GET /queue`,
-//! `GET /history/{prompt_id}`, `GET /view`, `POST /interrupt` and `POST /queue` (delete).
-//! Step-level progress exists only on ComfyUI's WebSocket, which a whole-request fetch
-//! cannot follow, so the running fraction is estimated from the elapsed time.
+//! Endpoints used: `GET /ws?clientId=` (WebSocket), `POST /upload/image`, `POST /prompt`,
+//! `GET /queue`, `GET /history/{prompt_id}`, `GET /view`, `POST /interrupt` and `POST /queue`
+//! (delete). When polling, the running fraction is estimated from the elapsed time.
 
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use mdc_sdk::host;
 use mdc_sdk::prelude::*;
 use mdc_sdk::serde_json::{Value as Json, json};
 
+use crate::comfyui_live::{self, Followed};
 use crate::net::{self, Client, Multipart, NetError};
 use crate::request::{Generated, GenerationRequest};
 use crate::workflow::{Exposed, Workflow, WorkflowError};
@@ -33,7 +35,7 @@ const LOST_POLLS: u32 = 8;
 /// Timeout of a single poll; a hung server must not stall the job for long.
 const POLL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Highest fraction reported while ComfyUI runs; downloading takes the rest.
-const RUNNING_CAP: f32 = 0.9;
+pub(crate) const RUNNING_CAP: f32 = 0.9;
 
 /// A file ComfyUI made or holds: what `/view` needs to serve it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,17 +127,6 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct ComfyUi {
     client: Client,
-    client_id: String,
-}
-
-/// A transport failure of the host's fetch, as a [`NetError`].
-fn net_error(err: HttpError) -> NetError {
-    match err {
-        HttpError::InvalidRequest(why) => NetError::Invalid(why),
-        HttpError::Unreachable(why) => NetError::Unreachable(why),
-        HttpError::Timeout => NetError::Timeout,
-        HttpError::TooLarge(limit) => NetError::TooLarge(limit),
-    }
 }
 
 impl ComfyUi {
@@ -143,7 +134,6 @@ impl ComfyUi {
     pub fn new(endpoint: &str) -> Result<ComfyUi, NodeError> {
         Ok(ComfyUi {
             client: Client::new(BACKEND, endpoint)?,
-            client_id: "movie-director-canvas".to_owned(),
         })
     }
 
@@ -181,16 +171,19 @@ impl ComfyUi {
         })
     }
 
-    /// Queues `workflow` (`POST /prompt`). A refused workflow (HTTP 400) becomes a sentence
-    /// naming each failing node, its class and ComfyUI's message.
-    pub fn queue_prompt(&self, workflow: &Workflow) -> Result<Queued, NodeError> {
+    /// Queues `workflow` (`POST /prompt`) as prompt `prompt_id`, which is also the client id
+    /// its WebSocket events are routed to. The id ComfyUI answers is the one to follow (a
+    /// server older than client-chosen ids picks its own). A refused workflow (HTTP 400)
+    /// becomes a sentence naming each failing node, its class and ComfyUI's message.
+    pub fn queue_prompt(&self, workflow: &Workflow, prompt_id: &str) -> Result<Queued, NodeError> {
         let doing = "queueing the workflow";
-        let body = json!({"prompt": workflow.to_json(), "client_id": self.client_id});
+        let body = json!({"prompt": workflow.to_json(), "client_id": prompt_id,
+                          "prompt_id": prompt_id});
         let request = HttpRequest::post(self.client.url("/prompt"), body.to_string())
             .header("content-type", "application/json")
             .timeout_ms(net::DEFAULT_TIMEOUT_MS);
-        let response =
-            host::http_fetch(&request).map_err(|e| self.client.error(doing, &net_error(e)))?;
+        let response = host::http_fetch(&request)
+            .map_err(|e| self.client.error(doing, &NetError::from(e)))?;
         if response.status == 400 {
             let answer: Json =
                 mdc_sdk::serde_json::from_slice(&response.body).unwrap_or(Json::Null);
@@ -333,47 +326,14 @@ impl ComfyUi {
     /// when the user cancels; gives up with `backend-unavailable` naming the prompt when
     /// ComfyUI stops answering or forgets the prompt.
     pub fn wait_for(&self, queued: &Queued, expected: Duration) -> Result<Outcome, NodeError> {
-        let id = &queued.prompt_id;
+        let mut poller = Poller::new(self, &queued.prompt_id, expected);
         let mut pause = FIRST_POLL;
-        let mut failures = 0;
-        let mut absent = 0;
-        let mut running_since: Option<Instant> = None;
         loop {
-            match self.poll(id) {
-                Ok(Poll::Done(outcome)) => return Ok(outcome),
-                Ok(Poll::Waiting(state)) => {
-                    failures = 0;
-                    absent = if state == QueueState::Absent {
-                        absent + 1
-                    } else {
-                        0
-                    };
-                    if absent >= LOST_POLLS {
-                        return Err(NodeError::backend_unavailable(format!(
-                            "{} no longer knows prompt {id}: it is neither queued nor in the \
-                             history (was ComfyUI restarted?). Generate again.",
-                            self.name()
-                        )));
-                    }
-                    report(state, &mut running_since, expected);
-                }
-                Err(err) if err.is_backend_failure() => {
-                    failures += 1;
-                    if failures >= FAILED_POLLS {
-                        return Err(NodeError::backend_unavailable(format!(
-                            "{} stopped answering while running prompt {id} ({}). Check that \
-                             ComfyUI is still running, then generate again.",
-                            self.name(),
-                            short_reason(&err)
-                        )));
-                    }
-                }
-                Err(err) => {
-                    return Err(self.client.error(&format!("following prompt {id}"), &err));
-                }
+            if let Some(outcome) = poller.poll(true)? {
+                return Ok(outcome);
             }
             if let Err(cancelled) = net::wait(pause) {
-                self.cancel(id);
+                self.cancel(&queued.prompt_id);
                 return Err(cancelled);
             }
             pause = (pause * 3 / 2).min(MAX_POLL);
@@ -381,21 +341,114 @@ impl ComfyUi {
     }
 
     /// One poll: the history first, then the queue.
-    fn poll(&self, id: &str) -> Result<Poll, NetError> {
+    fn poll_once(&self, id: &str) -> Result<Poll, NetError> {
         if let Some(outcome) = self.history(id)? {
             return Ok(Poll::Done(outcome));
         }
         Ok(Poll::Waiting(self.queue_state(id)?))
     }
+
+    /// A prompt id no run on this server has used: a UUID derived from the workflow (which
+    /// holds the seed and every injected input) and an attempt counter, the next attempt
+    /// when ComfyUI already queues or remembers the id (a run of the same workflow and seed
+    /// before). Ids are chosen here rather than by ComfyUI because its WebSocket events can
+    /// arrive before the answer to `POST /prompt`.
+    pub fn fresh_prompt_id(&self, workflow: &Workflow) -> Result<String, NodeError> {
+        const ATTEMPTS: u32 = 16;
+        let text = workflow.to_json().to_string();
+        let mut id = comfyui_live::prompt_id(&text, 0);
+        for attempt in 1..ATTEMPTS {
+            let known = self.history(&id).and_then(|history| match history {
+                Some(_) => Ok(true),
+                None => Ok(self.queue_state(&id)? != QueueState::Absent),
+            });
+            match known {
+                Ok(false) => break,
+                Ok(true) => id = comfyui_live::prompt_id(&text, attempt),
+                Err(err) => return Err(self.client.error("queueing the workflow", &err)),
+            }
+        }
+        Ok(id)
+    }
 }
 
-/// Why a request failed, in a few words: `connection refused`, `HTTP 503`.
-fn short_reason(err: &NetError) -> String {
-    match err {
-        NetError::Invalid(why) | NetError::Unreachable(why) | NetError::BadBody(why) => why.clone(),
-        NetError::Timeout => "no answer in time".to_owned(),
-        NetError::TooLarge(limit) => format!("an answer over {limit} bytes"),
-        NetError::Status { status, .. } => format!("HTTP {status}"),
+/// Follows one prompt by polling: counts failed polls and polls that find the prompt
+/// nowhere, and reports queue position (and, when asked, the elapsed-time estimate).
+pub(crate) struct Poller<'a> {
+    server: &'a ComfyUi,
+    id: &'a str,
+    expected: Duration,
+    failures: u32,
+    absent: u32,
+    running_since: Option<Instant>,
+}
+
+impl<'a> Poller<'a> {
+    /// A poller for prompt `id`, estimating a run against `expected`.
+    pub(crate) fn new(server: &'a ComfyUi, id: &'a str, expected: Duration) -> Poller<'a> {
+        Poller {
+            server,
+            id,
+            expected,
+            failures: 0,
+            absent: 0,
+            running_since: None,
+        }
+    }
+
+    /// One poll: the outcome once the prompt ended, `None` while it waits or runs. Reports
+    /// the queue position while it waits and, with `estimate`, the elapsed-time estimate
+    /// while it runs. Fails with `backend-unavailable` after [`FAILED_POLLS`] failed polls or
+    /// [`LOST_POLLS`] polls that find the prompt nowhere.
+    pub(crate) fn poll(&mut self, estimate: bool) -> Result<Option<Outcome>, NodeError> {
+        let id = self.id;
+        let name = self.server.name();
+        match self.server.poll_once(id) {
+            Ok(Poll::Done(outcome)) => Ok(Some(outcome)),
+            Ok(Poll::Waiting(state)) => {
+                self.failures = 0;
+                self.absent = if state == QueueState::Absent {
+                    self.absent + 1
+                } else {
+                    0
+                };
+                if self.absent >= LOST_POLLS {
+                    return Err(NodeError::backend_unavailable(format!(
+                        "{name} no longer knows prompt {id}: it is neither queued nor in the \
+                         history (was ComfyUI restarted?). Generate again."
+                    )));
+                }
+                match state {
+                    QueueState::Pending { ahead } => {
+                        host::progress(0.05, &format!("queued on ComfyUI: {ahead} ahead"));
+                    }
+                    QueueState::Running | QueueState::Absent if estimate => {
+                        let since = *self.running_since.get_or_insert_with(Instant::now);
+                        let share =
+                            since.elapsed().as_secs_f32() / self.expected.as_secs_f32().max(1.0);
+                        let fraction = (0.1 + 0.8 * share).min(RUNNING_CAP);
+                        host::progress(fraction, "running on ComfyUI");
+                    }
+                    QueueState::Running | QueueState::Absent => {}
+                }
+                Ok(None)
+            }
+            Err(err) if err.is_backend_failure() => {
+                self.failures += 1;
+                if self.failures >= FAILED_POLLS {
+                    return Err(NodeError::backend_unavailable(format!(
+                        "{name} stopped answering while running prompt {id} ({}). Check that \
+                         ComfyUI is still running, then generate again.",
+                        err.short()
+                    )));
+                }
+                Ok(None)
+            }
+            Err(err) => Err(self
+                .server
+                .client
+                .error(&format!("following prompt {id}"), &err)),
+        }
     }
 }
 
@@ -403,21 +456,6 @@ fn short_reason(err: &NetError) -> String {
 enum Poll {
     Done(Outcome),
     Waiting(QueueState),
-}
-
-/// Reports queue position or the running estimate.
-fn report(state: QueueState, running_since: &mut Option<Instant>, expected: Duration) {
-    match state {
-        QueueState::Pending { ahead } => {
-            host::progress(0.05, &format!("queued on ComfyUI: {ahead} ahead"));
-        }
-        QueueState::Running | QueueState::Absent => {
-            let since = *running_since.get_or_insert_with(Instant::now);
-            let share = since.elapsed().as_secs_f32() / expected.as_secs_f32().max(1.0);
-            let fraction = (0.1 + 0.8 * share).min(RUNNING_CAP);
-            host::progress(fraction, "running on ComfyUI");
-        }
-    }
 }
 
 /// The outcome recorded in a history entry.
@@ -711,13 +749,33 @@ impl ComfyJob {
             return Err(NodeError::cancelled());
         }
         host::progress(0.04, "sending the workflow to ComfyUI");
-        let queued = server.queue_prompt(&workflow)?;
+        let prompt_id = server.fresh_prompt_id(&workflow)?;
+        // Connected before queueing: ComfyUI routes a prompt's events to the socket whose
+        // client id the prompt carries, from its first event on.
+        let socket = comfyui_live::connect(server, &prompt_id);
+        let queued = server.queue_prompt(&workflow, &prompt_id)?;
         host::info(&format!(
             "{} queued prompt {}",
             server.name(),
             queued.prompt_id
         ));
-        let (files, skipped) = match server.wait_for(&queued, self.expected)? {
+        let outcome = match socket {
+            Some(socket) => {
+                match comfyui_live::follow(server, &socket, &queued, &workflow, self.expected)? {
+                    Followed::Done(outcome) => outcome,
+                    Followed::Ended => server.wait_for(&queued, self.expected)?,
+                    Followed::Lost(why) => {
+                        host::info(&format!(
+                            "ComfyUI's WebSocket stopped ({why}); following prompt {} by polling",
+                            queued.prompt_id
+                        ));
+                        server.wait_for(&queued, self.expected)?
+                    }
+                }
+            }
+            None => server.wait_for(&queued, self.expected)?,
+        };
+        let (files, skipped) = match outcome {
             Outcome::Error(message) => return Err(NodeError::failed(message)),
             Outcome::Success {
                 files,

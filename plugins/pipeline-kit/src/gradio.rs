@@ -16,15 +16,30 @@
 //! `{prefix}` is `/gradio_api` on current Gradio and empty on older 4.x servers;
 //! [`Prefix::Detect`] finds out from which `info` route answers.
 //!
-//! The host's fetch returns whole bodies, so the event stream is read once it has ended:
-//! a stream that ends without `complete` or `error` means the server stopped mid-job.
+//! The event stream is read as it arrives ([`mdc_sdk::live::open`]), so each `generating`
+//! event (the outputs so far, with the app's status text) and `heartbeat` (every 15 s or so)
+//! reaches the caller while the job runs ([`Stage`]); a stream that ends without
+//! `complete` or `error` means the server stopped mid-job. That route sends no other
+//! events: the step progress an app reports with `gr.Progress` travels only on Gradio's
+//! internal queue protocol, not on `/call`, so the step is read from the status text when
+//! the app writes one like `step 12/30` ([`step_of`]). Behind a proxy that buffers event
+//! streams, the events arrive together at the end, as with a whole fetch.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use mdc_sdk::live::EventRead;
 use mdc_sdk::prelude::*;
 use mdc_sdk::serde_json::{Value as Json, json};
+use mdc_sdk::sse::ServerEvent;
 
 use crate::net::{Client, Multipart, NetError, encode_component};
+
+/// Longest wait for one piece of an event stream: how often cancellation and the job's
+/// deadline are checked while the server is quiet.
+const STREAM_WAIT: Duration = Duration::from_millis(250);
+
+/// Longest error answer read from a job's stream, for the message.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
 /// The API prefix of current Gradio versions.
 pub const MODERN_PREFIX: &str = "/gradio_api";
@@ -208,61 +223,114 @@ fn snake_case(label: &str) -> String {
     out
 }
 
-/// One server-sent event: its type (`message` when the stream names none) and its data,
-/// with the lines of a multi-line `data` joined by `\n`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SseEvent {
-    /// `complete`, `generating`, `error`, `heartbeat`, …
-    pub event: String,
-    /// The data lines, joined.
-    pub data: String,
+/// A stage of a running job, as its event stream announces it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stage {
+    /// A `generating` event: the outputs so far (`data`) and the first status text in them.
+    Generating {
+        /// How many `generating` events came so far, this one included.
+        count: usize,
+        /// The app's status text, if the outputs hold one (`Denoising: step 3/30`).
+        status: Option<String>,
+        /// The outputs so far.
+        data: Json,
+    },
+    /// A `heartbeat`: the job is still queued or running, `elapsed` after the stream opened.
+    Heartbeat {
+        /// Time since the stream opened.
+        elapsed: Duration,
+    },
 }
 
-/// Parses a whole `text/event-stream` body as the SSE standard says: lines end in CRLF, LF
-/// or CR; a blank line ends an event; `:` starts a comment; one space after the field's
-/// colon is dropped; an event without `data` is not dispatched; an event cut off by the end
-/// of the stream (no blank line after it) is dropped.
-pub fn parse_sse(body: &str) -> Vec<SseEvent> {
-    let body = body.strip_prefix('\u{feff}').unwrap_or(body);
-    let normalised = body.replace("\r\n", "\n").replace('\r', "\n");
-    let mut events = Vec::new();
-    let mut event = String::new();
-    let mut data = String::new();
-    let mut has_data = false;
-    for line in normalised.split('\n') {
-        if line.is_empty() {
-            if has_data {
-                let name = if event.is_empty() { "message" } else { &event };
-                events.push(SseEvent {
-                    event: name.to_owned(),
-                    data: std::mem::take(&mut data),
-                });
-            }
-            event.clear();
-            data.clear();
-            has_data = false;
-            continue;
-        }
-        if line.starts_with(':') {
-            continue;
-        }
-        let (field, value) = match line.split_once(':') {
-            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
-            None => (line, ""),
-        };
-        match field {
-            "event" => event = value.to_owned(),
-            "data" => {
-                if has_data {
-                    data.push('\n');
-                }
-                data.push_str(value);
-                has_data = true;
-            }
-            _ => {}
+/// Turns a job's stages into progress for the host: `generating on Wan2GP: <status>` with
+/// the step's fraction (10 % to 90 %) when the status names one, `generating on Wan2GP:
+/// update N` otherwise, and the time waited on each heartbeat. The fraction never drops.
+#[derive(Debug, Clone)]
+pub struct StageProgress {
+    backend: String,
+    fraction: f32,
+}
+
+impl StageProgress {
+    /// Progress for a job on `backend`, starting at 10 %.
+    pub fn new(backend: &str) -> StageProgress {
+        StageProgress {
+            backend: backend.to_owned(),
+            fraction: 0.1,
         }
     }
-    events
+
+    /// The fraction and message for `stage`.
+    pub fn update(&mut self, stage: &Stage) -> (f32, String) {
+        let backend = &self.backend;
+        let message = match stage {
+            Stage::Generating {
+                status: Some(status),
+                ..
+            } => {
+                if let Some((done, total)) = step_of(status) {
+                    let share = done as f32 / total as f32;
+                    self.fraction = self.fraction.max(0.1 + 0.8 * share);
+                }
+                format!("generating on {backend}: {status}")
+            }
+            Stage::Generating { count, .. } => format!("generating on {backend}: update {count}"),
+            Stage::Heartbeat { elapsed } => {
+                format!("generating on {backend} ({} s)", elapsed.as_secs())
+            }
+        };
+        (self.fraction, message)
+    }
+
+    /// Reports `stage` with [`host::progress`].
+    pub fn report(&mut self, stage: &Stage) {
+        let (fraction, message) = self.update(stage);
+        host::progress(fraction, &message);
+    }
+}
+
+/// The first non-empty text among a `generating` event's outputs (depth first): the status
+/// line an app shows beside its preview.
+pub fn status_text(data: &Json) -> Option<String> {
+    fn find(value: &Json, depth: usize) -> Option<String> {
+        match value {
+            Json::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+            Json::Array(items) if depth < MAX_DEPTH => {
+                items.iter().find_map(|item| find(item, depth + 1))
+            }
+            _ => None,
+        }
+    }
+    find(data, 0)
+}
+
+/// A step count in a status text: the first `N/M` with `0 < M` and `N ≤ M` (`Denoising:
+/// step 12/30` is `(12, 30)`).
+pub fn step_of(text: &str) -> Option<(u64, u64)> {
+    let bytes = text.as_bytes();
+    let digits_before = |end: usize| {
+        let start = bytes[..end]
+            .iter()
+            .rposition(|b| !b.is_ascii_digit())
+            .map_or(0, |p| p + 1);
+        text[start..end].parse::<u64>().ok()
+    };
+    let digits_after = |start: usize| {
+        let end = bytes[start..]
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .map_or(bytes.len(), |p| start + p);
+        text[start..end].parse::<u64>().ok()
+    };
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'/')
+        .find_map(|(at, _)| {
+            let done = digits_before(at)?;
+            let total = digits_after(at + 1)?;
+            (total > 0 && done <= total).then_some((done, total))
+        })
 }
 
 /// How a job's event stream ended.
@@ -282,7 +350,7 @@ pub enum Outcome {
 
 /// The outcome of a job from its events: the first `complete` or `error` decides.
 /// A `complete` whose data is not JSON counts as an error naming the problem.
-pub fn outcome(events: &[SseEvent]) -> Outcome {
+pub fn outcome(events: &[ServerEvent]) -> Outcome {
     for event in events {
         match event.event.as_str() {
             "complete" => {
@@ -563,13 +631,15 @@ impl Gradio {
         }
     }
 
-    /// Waits for job `event_id` of `api_name` (one GET of its event stream, answered when
-    /// the job ends, within `timeout`) and returns its outputs.
+    /// Waits for job `event_id` of `api_name` and returns its outputs, reading its event
+    /// stream as it arrives and handing every stage to `on_stage` (see [`Stage`]). Gives up
+    /// after `timeout`, and with `cancelled` as soon as the user cancels.
     pub fn result(
         &self,
         api_name: &str,
         event_id: &str,
         timeout: Duration,
+        on_stage: &mut dyn FnMut(&Stage),
     ) -> Result<Vec<Json>, NodeError> {
         let route = api_route_name(api_name).map_err(NodeError::invalid_input)?;
         let path = format!(
@@ -577,29 +647,81 @@ impl Gradio {
             self.prefix,
             encode_component(event_id)
         );
-        let headers = vec![("accept".to_owned(), "text/event-stream".to_owned())];
-        let response = self
-            .client
-            .clone()
-            .with_timeout(timeout)
-            .send("GET", &path, headers, Vec::new())
-            .map_err(|err| match err {
-                NetError::Timeout => NodeError::backend_unavailable(format!(
-                    "{} did not finish job {event_id} within {} s; raise the timeout or choose a \
-                     faster preset",
-                    self.who(),
-                    timeout.as_secs()
-                )),
-                NetError::Status { status: 404, .. } => NodeError::backend_unavailable(format!(
-                    "{} does not know job {event_id} (HTTP 404 on {path}); it may have restarted",
-                    self.who()
-                )),
-                other => self
-                    .client
-                    .error(&format!("waiting for job {event_id}"), &other),
-            })?;
-        let events = parse_sse(&String::from_utf8_lossy(&response.body));
-        match outcome(&events) {
+        let failed = |err: NetError| match err {
+            NetError::Timeout => NodeError::backend_unavailable(format!(
+                "{} did not finish job {event_id} within {} s; raise the timeout or choose a \
+                 faster preset",
+                self.who(),
+                timeout.as_secs()
+            )),
+            NetError::Status { status: 404, .. } => NodeError::backend_unavailable(format!(
+                "{} does not know job {event_id} (HTTP 404 on {path}); it may have restarted",
+                self.who()
+            )),
+            other => self
+                .client
+                .error(&format!("waiting for job {event_id}"), &other),
+        };
+        let request = HttpRequest::get(self.client.url(&path))
+            .header("accept", "text/event-stream")
+            .timeout_ms(crate::net::DEFAULT_TIMEOUT_MS);
+        let stream = live::open(&request).map_err(|e| failed(e.into()))?;
+        if !(200..300).contains(&stream.status()) {
+            let body = stream
+                .read_to_end(STREAM_WAIT * 4, ERROR_BODY_LIMIT)
+                .unwrap_or_default();
+            return Err(failed(NetError::Status {
+                status: stream.status(),
+                body: String::from_utf8_lossy(&body).trim().chars().take(300).collect(),
+            }));
+        }
+        let opened = Instant::now();
+        let mut events = stream.events();
+        let mut seen = 0;
+        let mut generating = 0;
+        let last = loop {
+            if host::is_cancelled() {
+                return Err(NodeError::cancelled());
+            }
+            if opened.elapsed() > timeout {
+                return Err(failed(NetError::Timeout));
+            }
+            let event = match events.next(STREAM_WAIT).map_err(|e| failed(e.into()))? {
+                EventRead::Event(event) => event,
+                EventRead::Idle => continue,
+                EventRead::End => break None,
+            };
+            seen += 1;
+            match event.event.as_str() {
+                "complete" | "error" => break Some(event),
+                "generating" => {
+                    generating += 1;
+                    let data = mdc_sdk::serde_json::from_str(&event.data).unwrap_or(Json::Null);
+                    on_stage(&Stage::Generating {
+                        count: generating,
+                        status: status_text(&data),
+                        data,
+                    });
+                }
+                "heartbeat" => on_stage(&Stage::Heartbeat {
+                    elapsed: opened.elapsed(),
+                }),
+                _ => {}
+            }
+        };
+        self.finish(event_id, &path, last.as_slice(), seen)
+    }
+
+    /// The outputs of a job whose stream ended: the decision of its `complete` or `error`
+    /// event, or an unfinished stream after `seen` events.
+    fn finish(
+        &self,
+        event_id: &str,
+        path: &str,
+        last: &[ServerEvent],
+        seen: usize,
+    ) -> Result<Vec<Json>, NodeError> {
+        match outcome(last) {
             Outcome::Complete(outputs) => Ok(outputs),
             Outcome::Error(Some(message)) => Err(NodeError::failed(format!(
                 "{} reported an error for job {event_id}: {message}",
@@ -611,10 +733,10 @@ impl Gradio {
                 self.who(),
                 self.client.backend()
             ))),
-            Outcome::Unfinished { events } => Err(NodeError::backend_unavailable(format!(
-                "the event stream of job {event_id} from {} ended without a result after {events} \
+            Outcome::Unfinished { .. } => Err(NodeError::backend_unavailable(format!(
+                "the event stream of job {event_id} from {} ended without a result after {seen} \
                  event(s); {} stopped or crashed while generating",
-                self.client.url(&path),
+                self.client.url(path),
                 self.client.backend()
             ))),
         }
@@ -708,46 +830,56 @@ fn detect(client: &Client) -> Result<(String, Json), NodeError> {
 mod tests {
     use super::*;
 
-    fn events(body: &str) -> Vec<(String, String)> {
-        parse_sse(body)
-            .into_iter()
-            .map(|e| (e.event, e.data))
-            .collect()
+    /// The events of a whole stream body, parsed as the SDK parses a live stream.
+    fn parse_sse(body: &str) -> Vec<ServerEvent> {
+        let mut parser = mdc_sdk::sse::SseParser::default();
+        parser.push(body.as_bytes());
+        parser.finish();
+        std::iter::from_fn(|| parser.next_event()).collect()
     }
 
     #[test]
-    fn sse_events_are_split_on_blank_lines_with_any_line_ending() {
-        let lf = "event: heartbeat\ndata: null\n\nevent: complete\ndata: [1]\n\n";
-        let crlf = lf.replace('\n', "\r\n");
-        let cr = lf.replace('\n', "\r");
-        let expected = vec![
-            ("heartbeat".to_owned(), "null".to_owned()),
-            ("complete".to_owned(), "[1]".to_owned()),
-        ];
-        assert_eq!(events(lf), expected);
-        assert_eq!(events(&crlf), expected);
-        assert_eq!(events(&cr), expected);
-    }
-
-    #[test]
-    fn multi_line_data_is_joined_and_comments_and_unknown_fields_skipped() {
-        let body =
-            ": keep-alive\nid: 7\nevent: complete\ndata: [\"a\",\ndata:  \"b\"]\nretry: 10\n\n";
-        let parsed = parse_sse(body);
-        assert_eq!(parsed.len(), 1);
-        assert_eq!(parsed[0].data, "[\"a\",\n \"b\"]");
+    fn an_unfinished_stream_has_no_outcome() {
+        let body = "event: generating\ndata: [null]\n\nevent: complete\ndata: [\"half";
+        assert_eq!(outcome(&parse_sse(body)), Outcome::Unfinished { events: 1 });
+        assert_eq!(outcome(&[]), Outcome::Unfinished { events: 0 });
+        let multi_line = "event: complete\ndata: [\"a\",\ndata:  \"b\"]\n\n";
         assert_eq!(
-            outcome(&parsed),
+            outcome(&parse_sse(multi_line)),
             Outcome::Complete(vec![json!("a"), json!("b")])
         );
     }
 
     #[test]
-    fn events_without_data_or_cut_off_at_the_end_are_not_dispatched() {
-        let body = "\u{feff}event: generating\n\ndata: 1\n\nevent: complete\ndata: [\"half";
-        assert_eq!(events(body), vec![("message".to_owned(), "1".to_owned())]);
-        assert_eq!(outcome(&parse_sse(body)), Outcome::Unfinished { events: 1 });
-        assert_eq!(outcome(&[]), Outcome::Unfinished { events: 0 });
+    fn stages_become_progress_that_never_drops() {
+        let mut progress = StageProgress::new("Wan2GP");
+        let generating = |count, status: Option<&str>| Stage::Generating {
+            count,
+            status: status.map(str::to_owned),
+            data: Json::Null,
+        };
+        let (f, m) = progress.update(&generating(1, Some("Denoising: step 15/30")));
+        assert_eq!(m, "generating on Wan2GP: Denoising: step 15/30");
+        assert!((f - 0.5).abs() < 1e-6, "{f}");
+        let (f, m) = progress.update(&generating(2, Some("Denoising: step 1/4")));
+        assert_eq!((f, m.as_str()), (0.5, "generating on Wan2GP: Denoising: step 1/4"));
+        assert_eq!(progress.update(&generating(3, None)).1, "generating on Wan2GP: update 3");
+        let heartbeat = Stage::Heartbeat {
+            elapsed: Duration::from_millis(15_400),
+        };
+        assert_eq!(progress.update(&heartbeat).1, "generating on Wan2GP (15 s)");
+    }
+
+    #[test]
+    fn status_texts_and_steps_are_read_from_generating_outputs() {
+        let data = json!([null, [{"path": "/x.png", "meta": {"_type": "gradio.FileData"}}], " Denoising: step 12/30 "]);
+        assert_eq!(status_text(&data).as_deref(), Some("Denoising: step 12/30"));
+        assert_eq!(status_text(&json!([null, ""])), None);
+        assert_eq!(step_of("Denoising: step 12/30"), Some((12, 30)));
+        assert_eq!(step_of("Phase 1/2, step 3/20"), Some((1, 2)));
+        assert_eq!(step_of("832x480, 31/30 or 4/0 or 5/"), None);
+        assert_eq!(step_of("no steps"), None);
+        assert_eq!(step_of("40/40"), Some((40, 40)));
     }
 
     #[test]

@@ -41,6 +41,18 @@ impl NetError {
         }
     }
 
+    /// Why, in a few words: `connection refused`, `HTTP 503`.
+    pub fn short(&self) -> String {
+        match self {
+            NetError::Invalid(why) | NetError::Unreachable(why) | NetError::BadBody(why) => {
+                why.clone()
+            }
+            NetError::Timeout => "no answer in time".to_owned(),
+            NetError::TooLarge(limit) => format!("an answer over {limit} bytes"),
+            NetError::Status { status, .. } => format!("HTTP {status}"),
+        }
+    }
+
     /// A sentence for the user: `ComfyUI at http://… could not be reached (…)`.
     pub fn describe(&self, backend: &str, base: &str) -> String {
         match self {
@@ -63,6 +75,18 @@ impl NetError {
             NetError::BadBody(why) => {
                 format!("{backend} at {base} sent an answer this plugin does not understand: {why}")
             }
+        }
+    }
+}
+
+impl From<HttpError> for NetError {
+    /// A transport failure of the host's fetch or of a stream.
+    fn from(err: HttpError) -> NetError {
+        match err {
+            HttpError::InvalidRequest(why) => NetError::Invalid(why),
+            HttpError::Unreachable(why) => NetError::Unreachable(why),
+            HttpError::Timeout => NetError::Timeout,
+            HttpError::TooLarge(limit) => NetError::TooLarge(limit),
         }
     }
 }
@@ -140,12 +164,7 @@ impl Client {
             body,
             timeout_ms: self.timeout_ms,
         };
-        let response = host::http_fetch(&request).map_err(|err| match err {
-            HttpError::InvalidRequest(why) => NetError::Invalid(why),
-            HttpError::Unreachable(why) => NetError::Unreachable(why),
-            HttpError::Timeout => NetError::Timeout,
-            HttpError::TooLarge(limit) => NetError::TooLarge(limit),
-        })?;
+        let response = host::http_fetch(&request).map_err(NetError::from)?;
         if (200..300).contains(&response.status) {
             Ok(response)
         } else {

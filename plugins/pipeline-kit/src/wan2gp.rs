@@ -15,7 +15,9 @@ use std::time::Duration;
 use mdc_sdk::prelude::*;
 use mdc_sdk::serde_json::{Value as Json, json};
 
-use crate::gradio::{Endpoint, FileData, Gradio, Parameter, Prefix, api_route_name};
+use crate::gradio::{
+    Endpoint, FileData, Gradio, Parameter, Prefix, StageProgress, api_route_name,
+};
 use crate::net::Client;
 use crate::request::{Function, Generated, GenerationRequest};
 
@@ -757,7 +759,13 @@ pub fn run(
         settings.api_name
     ));
     host::progress(0.1, "generating on Wan2GP (this can take minutes)");
-    let results = gradio.result(&settings.api_name, &event_id, settings.timeout)?;
+    let mut progress = StageProgress::new(BACKEND);
+    let results = gradio.result(
+        &settings.api_name,
+        &event_id,
+        settings.timeout,
+        &mut |stage| progress.report(stage),
+    )?;
     check_cancelled()?;
     host::progress(0.9, "downloading the video");
     let files = media_files(&results, request.function);

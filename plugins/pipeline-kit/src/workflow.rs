@@ -148,6 +148,36 @@ impl Workflow {
         }
     }
 
+    /// How progress names node `id`: its title when it has one, else its class type, else
+    /// `node <id>` (a node ComfyUI runs that the workflow does not list, inside a subgraph).
+    pub fn label_of(&self, id: &str) -> String {
+        let title = self
+            .nodes
+            .get(id)
+            .and_then(|n| n.pointer("/_meta/title"))
+            .and_then(Json::as_str)
+            .filter(|t| !t.trim().is_empty());
+        match title.or_else(|| self.class_of(id)) {
+            Some(label) => label.to_owned(),
+            None => format!("node {id}"),
+        }
+    }
+
+    /// Ids of the nodes that sample step by step (KSampler, KSamplerAdvanced, SamplerCustom,
+    /// SamplerCustomAdvanced): where a run spends its time and reports step progress.
+    /// Sampler *choosers* (`KSamplerSelect`, `SamplerEulerAncestral`, …) take no steps.
+    pub fn stepping_nodes(&self) -> Vec<&str> {
+        self.node_ids()
+            .into_iter()
+            .filter(|id| {
+                self.class_of(id).is_some_and(|class| {
+                    (class.starts_with("KSampler") && !class.ends_with("Select"))
+                        || class.starts_with("SamplerCustom")
+                })
+            })
+            .collect()
+    }
+
     fn inputs(&self, id: &str) -> Option<&Map<String, Json>> {
         self.nodes.get(id)?.get("inputs")?.as_object()
     }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use mdc_sdk::prelude::*;
 use mdc_sdk::serde_json::{Value as Json, json};
-use mdc_sdk::testing::{InputBuilder, TestAsset, TestHost};
+use mdc_sdk::testing::{InputBuilder, TestAsset, TestBody, TestHost};
 use wan2gp::Wan2gp;
 
 const ORIGIN: &str = "http://127.0.0.1:7860";
@@ -44,7 +44,17 @@ impl Server {
 
     fn host(&self) -> TestHost {
         let server = self.clone();
-        TestHost::new().http(ORIGIN, move |request| Ok(server.answer(request)))
+        let streamer = self.clone();
+        TestHost::new()
+            .http(ORIGIN, move |request| Ok(server.answer(request)))
+            .stream(ORIGIN, move |request| Ok(streamer.open(request)))
+    }
+
+    /// A response read as it arrives (the job's event stream): the same answer, its body
+    /// in 7-byte pieces so events arrive cut at any place, then a quiet wait before the end.
+    fn open(&self, request: &HttpRequest) -> TestBody {
+        let response = self.answer(request);
+        TestBody::new(response.status, response.body.chunks(7).map(<[u8]>::to_vec)).idle()
     }
 
     /// The `data` of the call of `/generate`.
@@ -178,10 +188,15 @@ fn a_standard_take_uses_the_balanced_preset_and_reports_each_step() {
         [
             "submitting to Wan2GP",
             "generating on Wan2GP (this can take minutes)",
+            "generating on Wan2GP (0 s)",
+            "generating on Wan2GP: step 3/30",
             "downloading the video",
             "done"
-        ]
+        ],
+        "every stage of the event stream as it arrives"
     );
+    let step = host.progress()[3].0;
+    assert!((step - 0.18).abs() < 1e-6, "step 3 of 30 is 10 % of the running range: {step}");
 }
 
 #[test]
