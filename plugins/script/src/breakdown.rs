@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use mdc_sdk::prelude::*;
 
-use crate::fountain::{Element, Screenplay, canonical_name};
+use crate::fountain::{Element, Screenplay, Word, canonical_name, words};
 
 /// Longest drafted shot prompt, in characters.
 pub const PROMPT_LIMIT: usize = 300;
@@ -49,12 +49,16 @@ pub struct Scene {
 
 impl Scene {
     /// `1 · INT. HARBOUR - NIGHT`: the scene group's label and the shots' `scene` parameter.
-    /// A scene that continues at an inherited time names it:
-    /// `2 · INT. TICKET BOOTH - CONTINUOUS (NIGHT)`, so whatever reads the time of
-    /// day from a shot's scene finds it.
+    /// When the heading's last part does not name the scene's time of day (it
+    /// is inherited, or named earlier), the label names it at the end:
+    /// `2 · INT. TICKET BOOTH - CONTINUOUS (NIGHT)`, `3 · INT. CAR - NIGHT -
+    /// CONTINUOUS (NIGHT)`, so whatever reads the time of day from the end of a
+    /// shot's scene finds it.
     pub fn label(&self) -> String {
-        match (&self.time_of_day, self.continues) {
-            (Some(time), true) => format!("{} · {} ({time})", self.number, self.heading),
+        match &self.time_of_day {
+            Some(time) if !names_time_last(&self.heading, time) => {
+                format!("{} · {} ({time})", self.number, self.heading)
+            }
             _ => format!("{} · {}", self.number, self.heading),
         }
     }
@@ -173,27 +177,25 @@ enum HeadingTime {
     Unknown,
 }
 
-/// `text` upper-cased for [`match_words`], `’` read as `'`.
-fn for_matching(text: &str) -> String {
-    let upper = text.to_uppercase();
-    if upper.contains('’') {
-        upper.replace('’', "'")
-    } else {
-        upper
-    }
+/// Dashes that separate the parts of a scene heading.
+const DASHES: [char; 3] = ['-', '–', '—'];
+
+/// The keys of `text`'s words (see [`words`]): `TOM'S BOAT` → `TOM`, `BOAT`.
+fn keys(text: &str) -> Vec<String> {
+    words(text).into_iter().map(|w| w.key).collect()
 }
 
-/// The words of `upper` (from [`for_matching`]) for matching names and
-/// headings: letters, digits and apostrophes, with a possessive `'S` or a
-/// trailing `'` dropped: `TOM'S BOAT` → `TOM`, `BOAT`.
-fn match_words(upper: &str) -> impl Iterator<Item = &str> {
-    upper
-        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
-        .map(|w| {
-            let w = w.trim_matches('\'');
-            w.strip_suffix("'S").unwrap_or(w)
-        })
-        .filter(|w| !w.is_empty())
+/// Whether the words of `part` include `time` (one of [`TIMES_OF_DAY`]) as whole words.
+fn names_time(part: &[String], time: &str) -> bool {
+    let time: Vec<&str> = time.split(' ').collect();
+    part.windows(time.len())
+        .any(|w| w.iter().zip(&time).all(|(a, b)| a.as_str() == *b))
+}
+
+/// Whether the last dash-separated part of `heading` names `time`.
+fn names_time_last(heading: &str, time: &str) -> bool {
+    let last = heading.rsplit(DASHES).next().unwrap_or("");
+    names_time(&keys(last), time)
 }
 
 /// What `heading` says about its time of day. The parts after the location
@@ -201,19 +203,13 @@ fn match_words(upper: &str) -> impl Iterator<Item = &str> {
 /// (`INT. CAR - NIGHT - CONTINUOUS` is night), else a continuity part makes
 /// the scene continue. The location never counts (`INT. DAY CARE - NIGHT`).
 fn heading_time(heading: &str) -> HeadingTime {
-    const DASHES: [char; 3] = ['-', '–', '—'];
     let Some((_location, times)) = heading.split_once(DASHES) else {
         return HeadingTime::Unknown;
     };
     let mut continues = false;
     for part in times.rsplit(DASHES) {
-        let upper = for_matching(part);
-        let words: Vec<&str> = match_words(&upper).collect();
-        let named = TIMES_OF_DAY.iter().find(|time| {
-            let time: Vec<&str> = time.split(' ').collect();
-            words.windows(time.len()).any(|w| w == time)
-        });
-        if let Some(time) = named {
+        let words = keys(part);
+        if let Some(time) = TIMES_OF_DAY.iter().find(|time| names_time(&words, time)) {
             return HeadingTime::Named(time);
         }
         continues |= !words.is_empty() && CONTINUITY.contains(&words.join(" ").as_str());
@@ -237,13 +233,16 @@ const NOT_NAMED_IN_ACTION: &[&str] = &[
     "VOICES",
 ];
 
-/// Finds the cast's names in action text: whole words in any case,
-/// possessives included (`Tom's`), the longest name first where names share
-/// a first word (`OLD TOM` before `TOM`). Built once for a screenplay; each
-/// paragraph is matched in one pass over its words.
+/// Finds the cast's names in action text: whole words, possessives included
+/// (`Tom's`), the longest name first where names share a first word (`OLD
+/// TOM` before `TOM`). A mention counts when it is written with a capital
+/// (`Maya`, `MAYA`, `Old Tom`) or after `the` (`the taxi driver`), so a
+/// character called `WILL` is not in every shot where something will happen.
+/// Built once for a screenplay; each paragraph is matched in one pass over
+/// its words.
 pub struct NameMatcher {
-    /// Names by their first word: each name's words and its canonical name,
-    /// longest first.
+    /// Names by their first word's key: each name's keys and its canonical
+    /// name, longest first.
     by_first_word: HashMap<String, Vec<(Vec<String>, String)>>,
 }
 
@@ -255,9 +254,7 @@ impl NameMatcher {
             if NOT_NAMED_IN_ACTION.contains(&name.as_str()) {
                 continue;
             }
-            let words: Vec<String> = match_words(&for_matching(name))
-                .map(str::to_owned)
-                .collect();
+            let words = keys(name);
             if let Some(first) = words.first() {
                 by_first_word
                     .entry(first.clone())
@@ -271,23 +268,33 @@ impl NameMatcher {
         NameMatcher { by_first_word }
     }
 
+    /// Whether the word at `k` is written the way a name is: with a capital,
+    /// or right after `the`.
+    fn written_as_name(words: &[Word], k: usize) -> bool {
+        words[k].text.starts_with(char::is_uppercase)
+            || (k > 0 && words[k].follows_space() && words[k - 1].key == "THE")
+    }
+
     /// The canonical names `text` mentions, in order of first mention, each once.
     pub fn find(&self, text: &str) -> Vec<String> {
         let mut found: Vec<String> = Vec::new();
         if self.by_first_word.is_empty() {
             return found;
         }
-        let upper = for_matching(text);
-        let words: Vec<&str> = match_words(&upper).collect();
+        let words = words(text);
         let mut k = 0;
         while k < words.len() {
-            let hit = self.by_first_word.get(words[k]).and_then(|names| {
-                names.iter().find(|(name_words, _)| {
-                    let rest = &words[k..];
-                    rest.len() >= name_words.len()
-                        && name_words.iter().zip(rest).all(|(a, b)| a == b)
-                })
-            });
+            let hit = self
+                .by_first_word
+                .get(&words[k].key)
+                .filter(|_| Self::written_as_name(&words, k))
+                .and_then(|names| {
+                    names.iter().find(|(name_words, _)| {
+                        let rest = &words[k..];
+                        rest.len() >= name_words.len()
+                            && name_words.iter().zip(rest).all(|(a, b)| *a == b.key)
+                    })
+                });
             match hit {
                 Some((name_words, name)) => {
                     if !found.contains(name) {

@@ -214,27 +214,117 @@ impl Screenplay {
     }
 
     /// Every character: the speaking ones (as [`Screenplay::characters`]),
-    /// then those who never speak but are introduced in action the way
-    /// screenplays introduce people, in capitals with an age: `A TAXI DRIVER
-    /// (50s) waits`, `MR. HALE, 70, sits up`. Canonical names, each once.
+    /// then, in order of first appearance, those who never speak but are
+    /// introduced in action the way screenplays introduce people, in
+    /// capitals ([`introduced_in_action`]). Canonical names, each once.
     pub fn cast(&self) -> Vec<String> {
+        let actions: Vec<&str> = self
+            .elements
+            .iter()
+            .filter_map(|e| match e {
+                Element::Action(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
         let mut cast = self.characters();
         let mut seen: HashSet<String> = cast.iter().cloned().collect();
-        for e in &self.elements {
-            if let Element::Action(text) = e {
-                for name in introductions(text) {
-                    if seen.insert(name.clone()) {
-                        cast.push(name);
-                    }
-                }
+        for name in introduced_in_action(&actions) {
+            if seen.insert(name.clone()) {
+                cast.push(name);
             }
         }
         cast
     }
 }
 
+// ---------------------------------------------------------------------------
+// Words of running text, and the people action introduces
+// ---------------------------------------------------------------------------
+
+/// A word of running text: letters, digits and apostrophes, without a
+/// possessive `'s` or a trailing apostrophe (`Tom's` → `Tom`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Word<'a> {
+    /// The word as written, possessive removed.
+    pub text: &'a str,
+    /// Upper case with `’` read as `'`: what names are compared by.
+    pub key: String,
+    /// The text between the previous word (or the start) and this one.
+    pub before: &'a str,
+    /// Byte offset of [`Word::text`] in the text.
+    pub start: usize,
+    /// Byte offset just past [`Word::text`] in the text.
+    pub end: usize,
+}
+
+impl Word<'_> {
+    /// Whether the word has letters and none of them is lower case: `MAYA`, `O'BRIEN`.
+    pub fn is_capitals(&self) -> bool {
+        is_upper(self.text)
+    }
+
+    /// Whether the word is written with a capital first letter and lower case
+    /// after it: `Maya`, `McClane`.
+    pub fn is_title_case(&self) -> bool {
+        self.text.starts_with(char::is_uppercase) && self.text.chars().any(char::is_lowercase)
+    }
+
+    /// Whether only spaces (line breaks included) separate the word from the previous one.
+    pub fn follows_space(&self) -> bool {
+        !self.before.is_empty() && self.before.chars().all(char::is_whitespace)
+    }
+
+    /// Whether the word can be the next word of a name: after a space or a
+    /// hyphen (`OLD TOM`, `JEAN-LUC`).
+    fn continues_name(&self) -> bool {
+        self.follows_space() || self.before == "-"
+    }
+}
+
+/// Upper-cases `text` for comparing names and headings, `’` read as `'`.
+pub(crate) fn word_key(text: &str) -> String {
+    text.to_uppercase().replace('’', "'")
+}
+
+/// The words of `text`, in order (see [`Word`]).
+pub(crate) fn words(text: &str) -> Vec<Word<'_>> {
+    let is_word_char = |c: char| c.is_alphanumeric() || c == '\'' || c == '’';
+    let mut out = Vec::new();
+    let mut previous_end = 0;
+    let mut rest_start = 0;
+    while let Some(offset) = text[rest_start..].find(is_word_char) {
+        let start = rest_start + offset;
+        let len = text[start..]
+            .find(|c: char| !is_word_char(c))
+            .unwrap_or(text.len() - start);
+        let end = start + len;
+        rest_start = end;
+        let raw = &text[start..end];
+        let trimmed = raw.trim_start_matches(['\'', '’']);
+        let lead = raw.len() - trimmed.len();
+        let trimmed = trimmed.trim_end_matches(['\'', '’']);
+        let bare = ["'s", "'S", "’s", "’S"]
+            .iter()
+            .find_map(|s| trimmed.strip_suffix(s))
+            .unwrap_or(trimmed);
+        if !bare.chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        out.push(Word {
+            text: bare,
+            key: word_key(bare),
+            before: &text[previous_end..start + lead],
+            start: start + lead,
+            end: start + lead + bare.len(),
+        });
+        previous_end = end;
+    }
+    out
+}
+
 /// Words that open an age after a name introduced in action (`(late 40s)`,
-/// `, mid-thirties,`); an age may also start with a digit (`(30s)`, `, 70,`).
+/// `, mid-thirties,`); an age may also be a number up to three digits
+/// (`(30s)`, `, 70,`), but not a year (`LONDON, 1968`).
 const AGE_WORDS: &[&str] = &[
     "EARLY",
     "MID",
@@ -263,8 +353,9 @@ const AGE_WORDS: &[&str] = &[
 /// Whether `text` (what follows `(` or `,` after a name) starts with an age.
 fn starts_with_age(text: &str) -> bool {
     let text = text.trim_start();
-    if text.starts_with(|c: char| c.is_ascii_digit()) {
-        return true;
+    let digits = text.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 {
+        return digits <= 3;
     }
     let word: String = text
         .chars()
@@ -274,70 +365,279 @@ fn starts_with_age(text: &str) -> bool {
     AGE_WORDS.contains(&word.as_str())
 }
 
-/// Whether `word` (no whitespace) could be part of a name written in
-/// capitals: letters, none lower case, and only `.`, `'`, `’`, `-` besides.
-fn is_capital_word(word: &str) -> bool {
-    word.chars().any(char::is_alphabetic)
-        && word.chars().all(|c| {
-            (c.is_alphabetic() && !c.is_lowercase()) || matches!(c, '.' | '\'' | '’' | '-')
-        })
+/// Whether an age follows a name ending at byte `end` of `text`: `MAYA (30s)`, `LENA, 20s,`.
+fn age_follows(text: &str, end: usize) -> bool {
+    let after = &text[end..];
+    match after.strip_prefix(',') {
+        Some(rest) => starts_with_age(rest),
+        None => after
+            .trim_start()
+            .strip_prefix('(')
+            .is_some_and(starts_with_age),
+    }
 }
 
-/// Names introduced in an action paragraph: a run of up to four words in
-/// capitals directly followed by an age in parentheses (`MAYA (30s)`) or
-/// after a comma (`LENA, 20s,`). A leading one-letter word (`A TAXI DRIVER`)
-/// is not part of the name. Canonical names, in order.
-fn introductions(text: &str) -> Vec<String> {
-    /// Longest name introduced in capitals, in words.
-    const MAX_WORDS: usize = 4;
-    let mut found = Vec::new();
-    // Byte range of the current run of capital words.
-    let mut run: Option<(usize, usize)> = None;
-    let mut words = 0usize;
-    let mut offset = 0usize;
-    for chunk in text.split_inclusive(char::is_whitespace) {
-        let start = offset;
-        offset += chunk.len();
-        let word = chunk.trim_end();
-        if word.is_empty() {
+/// Words that, just before a name, make it a thing rather than a person:
+/// `the MARGARET`, `a KNOCK`, `his PHONE`.
+const DETERMINERS: &[&str] = &[
+    "A", "AN", "THE", "THIS", "THAT", "THESE", "THOSE", "HIS", "HER", "THEIR", "ITS", "OUR", "MY",
+    "YOUR", "EVERY", "NO", "SOME",
+];
+
+/// Titles written with a dot inside a name: `MR. HALE`, `DR. REYES`.
+const TITLES: &[&str] = &[
+    "MR", "MRS", "MS", "MX", "DR", "ST", "PROF", "REV", "FR", "SGT", "CAPT", "LT", "COL", "GEN",
+];
+
+/// Words of the screenplay's own vocabulary, in capitals in action but never
+/// a name: headings, transitions, camera directions, sound and on-screen
+/// text (`INT`, `CUT TO`, `CONTINUOUS`, `CLOSE ON`, `SFX`, `V.O.`).
+const SCREENPLAY_WORDS: &[&str] = &[
+    "INT",
+    "EXT",
+    "EST",
+    "I",
+    "E",
+    "CUT",
+    "TO",
+    "FADE",
+    "IN",
+    "OUT",
+    "DISSOLVE",
+    "SMASH",
+    "MATCH",
+    "CONTINUOUS",
+    "LATER",
+    "MOMENTS",
+    "SAME",
+    "TIME",
+    "DAY",
+    "NIGHT",
+    "MORNING",
+    "EVENING",
+    "DAWN",
+    "DUSK",
+    "V",
+    "O",
+    "S",
+    "C",
+    "CONT'D",
+    "POV",
+    "ANGLE",
+    "CLOSE",
+    "CLOSEUP",
+    "UP",
+    "ON",
+    "WIDE",
+    "SHOT",
+    "INSERT",
+    "BACK",
+    "SCENE",
+    "FLASHBACK",
+    "MONTAGE",
+    "SERIES",
+    "SHOTS",
+    "INTERCUT",
+    "END",
+    "THE",
+    "SUPER",
+    "TITLE",
+    "CARD",
+    "CAPTION",
+    "CHYRON",
+    "SUBTITLE",
+    "SIGN",
+    "SFX",
+    "VFX",
+    "SOUND",
+    "MUSIC",
+    "OVER",
+    "BLACK",
+    "BEAT",
+    "PAN",
+    "TRACK",
+    "ZOOM",
+    "PUSH",
+    "PULL",
+    "TILT",
+    "REVERSE",
+    "FREEZE",
+    "FRAME",
+    "SLOW",
+    "MOTION",
+    "ESTABLISHING",
+];
+
+/// Longest name introduced in capitals, in words.
+const MAX_NAME_WORDS: usize = 4;
+
+/// Whether `words[k]` continues a run of capitals from `words[k - 1]`: both in
+/// capitals and separated only by spaces, a hyphen (`JEAN-LUC`) or the dot of
+/// a title or an initial (`MR. HALE`, `J. EDGAR`).
+fn continues_run(words: &[Word], k: usize) -> bool {
+    let (previous, word) = (&words[k - 1], &words[k]);
+    if !previous.is_capitals() || !word.is_capitals() {
+        return false;
+    }
+    let dotted = previous.text.chars().count() == 1 || TITLES.contains(&previous.key.as_str());
+    word.continues_name()
+        || (dotted && word.before.starts_with('.') && word.before[1..].trim().is_empty())
+}
+
+/// Byte ranges of on-screen text in an action paragraph: what follows
+/// `SUPER:`, `TITLE:`, `INSERT:`, … to the end of its line.
+fn on_screen_text(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some((label, _)) = line.split_once(':')
+            && NOT_SPEAKERS.contains(&canonical_name(label).as_str())
+        {
+            ranges.push(offset + label.len()..offset + line.len());
+        }
+        offset += line.len();
+    }
+    ranges
+}
+
+/// A run of words in capitals in action, a possible name.
+struct CapitalRun {
+    /// The name as written, canonical: `TAXI DRIVER`, `MR. HALE`.
+    name: String,
+    /// The words' keys, for comparing with later mentions.
+    keys: Vec<String>,
+    /// Whether an age follows the run.
+    aged: bool,
+    /// Whether an article or possessive stands before it (`the MARGARET`).
+    determined: bool,
+}
+
+/// The runs of capitals in action paragraph `text`, outside on-screen text.
+/// A leading one-letter word or article (`A TAXI DRIVER`, `THE MARGARET`) is
+/// not part of the name; runs longer than [`MAX_NAME_WORDS`] are no name.
+fn capital_runs(text: &str) -> Vec<CapitalRun> {
+    let words = words(text);
+    let hidden = on_screen_text(text);
+    let shown = |w: &Word| !hidden.iter().any(|r| r.contains(&w.start));
+    let mut runs = Vec::new();
+    let mut k = 0;
+    while k < words.len() {
+        if !words[k].is_capitals() || !shown(&words[k]) {
+            k += 1;
             continue;
         }
-        let (bare, comma) = match word.strip_suffix(',') {
-            Some(bare) => (bare, true),
-            None => (word, false),
-        };
-        if is_capital_word(bare) && words < MAX_WORDS {
-            let name_start = match run {
-                // A one-letter word (`A`, `I`) does not open a name.
-                None if bare.chars().count() == 1 => None,
-                None => Some(start),
-                Some((from, _)) => Some(from),
-            };
-            run = name_start.map(|from| (from, start + bare.len()));
-            words += usize::from(run.is_some());
-            if !comma {
+        let mut end = k + 1;
+        while end < words.len() && continues_run(&words, end) && shown(&words[end]) {
+            end += 1;
+        }
+        let mut start = k;
+        let mut determined =
+            k > 0 && words[k].follows_space() && DETERMINERS.contains(&words[k - 1].key.as_str());
+        while start < end
+            && (words[start].text.chars().count() == 1
+                || matches!(words[start].key.as_str(), "AN" | "THE"))
+        {
+            determined |= matches!(words[start].key.as_str(), "A" | "AN" | "THE");
+            start += 1;
+        }
+        if start < end && end - start <= MAX_NAME_WORDS {
+            let run = &words[start..end];
+            let from = run[0].start;
+            let to = run[run.len() - 1].end;
+            runs.push(CapitalRun {
+                name: canonical_name(&text[from..to]),
+                keys: run.iter().map(|w| w.key.clone()).collect(),
+                aged: age_follows(text, to),
+                determined,
+            });
+        }
+        k = end;
+    }
+    runs
+}
+
+/// Names mentioned in `texts` the way running text names a person: in title
+/// case (`Maya`, `Old Tom`) in the middle of a sentence, not after an article
+/// or possessive (`the Margaret`). Each mention's one to
+/// [`MAX_NAME_WORDS`]-word keys, joined with spaces.
+fn title_case_mentions(texts: &[&str]) -> HashSet<String> {
+    let mut found = HashSet::new();
+    for text in texts {
+        let words = words(text);
+        for k in 1..words.len() {
+            let mid_sentence = !words[k]
+                .before
+                .contains(['.', '!', '?', ':', ';', '"', '“', '”', '(', ')']);
+            if !words[k].is_title_case()
+                || !mid_sentence
+                || DETERMINERS.contains(&words[k - 1].key.as_str())
+            {
                 continue;
             }
-        }
-        // The run (if any) ends here: introduced when an age follows.
-        if let Some((from, to)) = run.take() {
-            let after = &text[to..];
-            let age = match after.strip_prefix(',') {
-                Some(rest) => starts_with_age(rest),
-                None => after
-                    .trim_start()
-                    .strip_prefix('(')
-                    .is_some_and(starts_with_age),
-            };
-            let name = canonical_name(&text[from..to]);
-            if age
-                && name.starts_with(char::is_alphabetic)
-                && !NOT_SPEAKERS.contains(&name.as_str())
-            {
-                found.push(name);
+            let mut key = String::new();
+            for (n, word) in words[k..].iter().take(MAX_NAME_WORDS).enumerate() {
+                if n > 0 && !(word.is_title_case() && word.continues_name()) {
+                    break;
+                }
+                if n > 0 {
+                    key.push(' ');
+                }
+                key.push_str(&word.key);
+                found.insert(key.clone());
             }
         }
-        words = 0;
+    }
+    found
+}
+
+/// The people action paragraphs introduce, canonical, in order of first
+/// appearance, each once. Screenplays write a person's name in capitals
+/// where they first appear; so are sounds (`the phone RINGS`), camera
+/// directions and things that matter (`the MARGARET`). A run of capitals is a
+/// person when
+/// * an age follows it: `A TAXI DRIVER (50s) waits`, `MR. HALE, 70, sits up`; or
+/// * the action names it again in title case in the middle of a sentence
+///   (`MAYA slumps.` … `the driver watches Maya`), and no article or
+///   possessive stands before it; the longest such beginning of the run is
+///   the name (`MAYA SCREAMS.` … `with Maya` → `MAYA`).
+///
+/// Runs made of the screenplay's own words (`INT`, `CUT TO`, `CONTINUOUS`,
+/// [`SCREENPLAY_WORDS`]), on-screen text (`SUPER: LONDON`) and transitions
+/// never are.
+pub fn introduced_in_action(paragraphs: &[&str]) -> Vec<String> {
+    let mentions = title_case_mentions(paragraphs);
+    let mut found: Vec<String> = Vec::new();
+    let mut add = |name: String| {
+        if !found.contains(&name) {
+            found.push(name);
+        }
+    };
+    for text in paragraphs {
+        for run in capital_runs(text) {
+            if run.aged {
+                if run.name.starts_with(char::is_alphabetic)
+                    && !NOT_SPEAKERS.contains(&run.name.as_str())
+                {
+                    add(run.name);
+                }
+                continue;
+            }
+            if run.determined
+                || run
+                    .keys
+                    .iter()
+                    .any(|k| SCREENPLAY_WORDS.contains(&k.as_str()))
+            {
+                continue;
+            }
+            let named = (1..=run.keys.len())
+                .rev()
+                .find(|&n| mentions.contains(&run.keys[..n].join(" ")));
+            if let Some(n) = named {
+                let to = words(&run.name)[n - 1].end;
+                add(canonical_name(&run.name[..to]));
+            }
+        }
     }
     found
 }

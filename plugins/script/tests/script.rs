@@ -877,3 +877,67 @@ fn characters_named_in_action_join_their_shots() {
     );
     assert_eq!(wired_into(&again, &shot(1)), ["character-taxi-driver"]);
 }
+
+#[test]
+fn capitals_that_are_not_people_are_not_cast() {
+    // Old Jonas never speaks and has no age: his name in capitals where he
+    // first appears, then in title case mid-sentence, makes him cast. The
+    // radio's CRACKLES, BANG! and BLARING are sounds: never named again.
+    let play = parse(SHOOTING);
+    assert_eq!(play.cast(), ["SAMIR", "MAYA", "OLD JONAS"]);
+    let patch = break_down(SHOOTING, &[]);
+    assert_eq!(
+        wired_into(&patch, "scene-1-ext-harbour-continuous-shot-1"),
+        ["character-maya", "character-old-jonas"]
+    );
+    assert_eq!(
+        wired_into(&patch, "scene-1-ext-pier-moments-later-shot-1"),
+        ["character-old-jonas", "character-samir"]
+    );
+
+    let text = "INT. WORKSHOP - NIGHT\n\n\
+                CUT TO BLACK. CONTINUOUS. INT. HALL. CLOSE ON the lathe. The phone RINGS.\n\n\
+                A KNOCK. The MARGARET, a fishing boat, sits on blocks. His PHONE buzzes.\n\n\
+                SUPER: LONDON, 1968\n\n\
+                KIT sands a hull. A tide clock ticks in London; the Margaret waits; his Phone \
+                is dead. Rings hang on hooks beside Kit.\n\n\
+                JEAN-LUC watches. Later a letter comes for Jean-Luc. RUTH'S cat stretches \
+                next to Ruth.\n";
+    // The phone RINGS then `Rings hang` (a sentence start), `the Margaret`
+    // and `his Phone` (after an article or possessive), `in London` (on-screen
+    // text, and `1968` is a year, not an age) are not the way people are named.
+    assert_eq!(parse(text).cast(), ["KIT", "JEAN-LUC", "RUTH"]);
+}
+
+#[test]
+fn names_count_where_they_are_written_as_names() {
+    let text = "EXT. YARD - DAY\n\n\
+                WILL\nMorning.\n\n\
+                The gate will not open. The driver waits.\n\n\
+                Will kicks it. The driver laughs.\n\n\
+                DRIVER\nNice.\n\n\
+                A driver's cap lies in the mud.\n";
+    let patch = break_down(text, &[]);
+    let shot = |k: usize| format!("scene-1-ext-yard-day-shot-{k}");
+    // `will` in lower case is a verb; `The driver` is the driver.
+    assert_eq!(wired_into(&patch, &shot(2)), ["character-driver"]);
+    assert_eq!(
+        wired_into(&patch, &shot(3)),
+        ["character-will", "character-driver"]
+    );
+    // `A driver's cap` names no one in particular.
+    assert!(wired_into(&patch, &shot(5)).is_empty());
+}
+
+#[test]
+fn a_time_named_before_the_last_part_of_the_heading_ends_the_label() {
+    let scenes = script::scenes(&parse(
+        "INT. CAR - NIGHT - CONTINUOUS\n\nA.\n\nINT. CAR - LATER\n\nB.\n",
+    ));
+    // The draft renderer reads the time of day from the end of a shot's scene.
+    assert_eq!(
+        scenes[0].label(),
+        "1 · INT. CAR - NIGHT - CONTINUOUS (NIGHT)"
+    );
+    assert_eq!(scenes[1].label(), "2 · INT. CAR - LATER (NIGHT)");
+}
