@@ -7,10 +7,10 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use indicatif::ProgressBar;
-use mdc_runtime::plugin::HostServices;
 use mdc_runtime::plugin::types::{
-    AssetMetadata, AssetRef, HttpError, HttpRequest, HttpResponse, LogLevel,
+    AssetMetadata, AssetRef, HttpError, HttpRequest, HttpResponse, LogLevel, SocketRequest,
 };
+use mdc_runtime::plugin::{BodyStream, HostServices, SocketStream};
 
 use crate::http_client::HttpClient;
 use crate::terminal;
@@ -71,6 +71,7 @@ pub struct TerminalServices {
     written: Mutex<Written>,
     bar: ProgressBar,
     http: HttpClient,
+    previews: Mutex<u32>,
 }
 
 impl TerminalServices {
@@ -82,7 +83,13 @@ impl TerminalServices {
             written: Mutex::new(Written::default()),
             bar,
             http,
+            previews: Mutex::new(0),
         }
+    }
+
+    /// Previews received so far; the latest is saved as `preview.<ext>` in the output folder.
+    pub fn previews(&self) -> u32 {
+        *self.previews.lock().expect("previews lock")
     }
 
     /// Files written so far.
@@ -151,6 +158,30 @@ impl HostServices for TerminalServices {
 
     async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         self.http.fetch(request).await
+    }
+
+    async fn http_open(&self, request: HttpRequest) -> Result<Box<dyn BodyStream>, HttpError> {
+        Ok(Box::new(self.http.open(request).await?))
+    }
+
+    async fn socket_connect(
+        &self,
+        request: SocketRequest,
+    ) -> Result<Box<dyn SocketStream>, HttpError> {
+        Ok(Box::new(self.http.connect(request).await?))
+    }
+
+    fn preview(&self, mime: &str, bytes: &[u8]) {
+        let path = self
+            .out_dir
+            .join(format!("preview.{}", extension_for(mime)));
+        match std::fs::write(&path, bytes) {
+            Ok(()) => *self.previews.lock().expect("previews lock") += 1,
+            Err(err) => self.bar.println(format!(
+                "  [warn] cannot save the preview to {}: {err}",
+                path.display()
+            )),
+        }
     }
 }
 

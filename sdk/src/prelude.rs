@@ -1,6 +1,7 @@
 //! Everything a plugin usually needs, in one import: `use mdc_sdk::prelude::*;`.
 
 pub use crate::host;
+pub use crate::live;
 pub use crate::types::{
     Action, ActionInput, AssetMetadata, AssetRef, Capability, Cardinality, ChoiceOption,
     ConnectedValue, Diagnostic, ErrorCode, GraphNode, GraphPatch, HttpError, HttpRequest,

@@ -45,9 +45,13 @@
 //! assert_eq!(host.progress(), vec![(0.5, "read".to_string())]);
 //! ```
 
+mod live;
+
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
+
+pub use self::live::{TestBody, TestSocket};
 
 use crate::Node;
 use crate::types::{
@@ -99,6 +103,11 @@ pub(crate) struct State {
     logs: Vec<(LogLevel, String)>,
     outputs: Vec<WrittenOutput>,
     http_requests: Vec<HttpRequest>,
+    stream_handlers: Vec<(String, live::StreamHandler)>,
+    socket_handlers: Vec<(String, live::SocketHandler)>,
+    socket_urls: Vec<String>,
+    sent_messages: Vec<crate::live::Message>,
+    previews: Vec<(String, Vec<u8>)>,
 }
 
 impl State {
@@ -391,6 +400,11 @@ impl TestHost {
                 logs: Vec::new(),
                 outputs: Vec::new(),
                 http_requests: Vec::new(),
+                stream_handlers: Vec::new(),
+                socket_handlers: Vec::new(),
+                socket_urls: Vec::new(),
+                sent_messages: Vec::new(),
+                previews: Vec::new(),
             })),
         }
     }
@@ -528,6 +542,9 @@ impl TestHost {
         s.logs.clear();
         s.outputs.clear();
         s.http_requests.clear();
+        s.socket_urls.clear();
+        s.sent_messages.clear();
+        s.previews.clear();
     }
 }
 

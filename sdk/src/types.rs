@@ -1,6 +1,6 @@
 //! The contract's data types under friendly names.
 //!
-//! They are the types generated from `moviedirector:node@0.1.0`; this crate adds
+//! They are the types generated from `moviedirector:node@0.2.0`; this crate adds
 //! builders and accessors to them (see each type). Field names follow the WIT
 //! record fields in snake case.
 

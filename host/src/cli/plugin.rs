@@ -10,9 +10,10 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use mdc_runtime::plugin::types::{
     ActionInput, AssetMetadata, Capability, Cardinality, HttpError, HttpRequest, HttpResponse,
-    LogLevel, NodeDescriptor, NodeInput, ParamType, ParamValue, QualityTier, Severity, Value,
+    LogLevel, NodeDescriptor, NodeInput, ParamType, ParamValue, QualityTier, Severity,
+    SocketRequest, Value,
 };
-use mdc_runtime::plugin::{CallContext, Grants, HostServices, Plugin};
+use mdc_runtime::plugin::{BodyStream, CallContext, Grants, HostServices, Plugin, SocketStream};
 use serde_json::{Value as Json, json};
 
 use super::json_input::{inputs_from_json, params_from_json};
@@ -380,6 +381,26 @@ impl HostServices for ProgressLines {
 
     async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         self.inner.http_fetch(request).await
+    }
+
+    async fn http_open(&self, request: HttpRequest) -> Result<Box<dyn BodyStream>, HttpError> {
+        self.inner.http_open(request).await
+    }
+
+    async fn socket_connect(
+        &self,
+        request: SocketRequest,
+    ) -> Result<Box<dyn SocketStream>, HttpError> {
+        self.inner.socket_connect(request).await
+    }
+
+    fn preview(&self, mime: &str, bytes: &[u8]) {
+        self.inner.preview(mime, bytes);
+        eprintln!(
+            "  preview {} ({mime}, {} KB)",
+            self.inner.previews(),
+            bytes.len().div_ceil(1024)
+        );
     }
 }
 

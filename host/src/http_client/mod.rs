@@ -4,12 +4,15 @@
 //! could leave the granted origin.
 
 mod rules;
+mod socket;
 mod tls;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use mdc_runtime::plugin::types::{HttpError, HttpRequest, HttpResponse};
+use mdc_runtime::plugin::types::{HttpError, HttpRequest, HttpResponse, SocketRequest};
+use mdc_runtime::plugin::BodyStream;
 
 /// The environment variable naming a PEM file of extra root certificates to trust (a
 /// studio's private CA), besides the system's.
@@ -69,20 +72,26 @@ impl HttpSettings {
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
+    tls: Arc<rustls::ClientConfig>,
     default_timeout: Duration,
     max_body: u64,
 }
 
+/// The largest WebSocket message the client reads: larger ones close the socket.
+const MAX_SOCKET_MESSAGE: usize = 16 << 20;
+
 impl HttpClient {
     /// A client as `settings` say; fails when an extra root file cannot be used.
     pub fn new(settings: &HttpSettings) -> Result<HttpClient, HttpSetupError> {
+        let tls = tls::client_config(&settings.extra_roots)?;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .use_preconfigured_tls(tls::client_config(&settings.extra_roots)?)
+            .use_preconfigured_tls(tls.clone())
             .build()
             .map_err(|err| HttpSetupError::Client(chain(&err)))?;
         Ok(HttpClient {
             client,
+            tls: Arc::new(tls),
             default_timeout: settings.default_timeout,
             max_body: settings.max_body,
         })
@@ -90,16 +99,57 @@ impl HttpClient {
 
     /// Sends a request and reads the whole answer, refusing bodies past the cap.
     pub async fn fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        let checked = rules::check(&request)?;
-        let timeout = match request.timeout_ms {
+        let timeout = self.timeout(request.timeout_ms);
+        // The timeout covers the whole exchange, body included.
+        tokio::time::timeout(timeout, async {
+            let mut response = self.send(request).await?;
+            let mut body = Vec::new();
+            while let Some(chunk) = response.next_chunk().await? {
+                body.extend_from_slice(&chunk);
+            }
+            Ok::<_, HttpError>(HttpResponse {
+                status: response.status,
+                headers: std::mem::take(&mut response.headers),
+                body,
+            })
+        })
+        .await
+        .map_err(|_| HttpError::Timeout)?
+    }
+
+    /// Sends a request and returns once the status and headers arrived (within the request's
+    /// timeout); the body is read from the stream as it arrives, refused past the cap.
+    pub async fn open(&self, request: HttpRequest) -> Result<ResponseStream, HttpError> {
+        let timeout = self.timeout(request.timeout_ms);
+        tokio::time::timeout(timeout, self.send(request))
+            .await
+            .map_err(|_| HttpError::Timeout)?
+    }
+
+    /// Opens a WebSocket (`ws://`, `wss://`) within the request's timeout.
+    pub async fn connect(&self, request: SocketRequest) -> Result<socket::Socket, HttpError> {
+        socket::connect(
+            request,
+            self.tls.clone(),
+            MAX_SOCKET_MESSAGE,
+            self.default_timeout,
+        )
+        .await
+    }
+
+    fn timeout(&self, requested_ms: u32) -> Duration {
+        match requested_ms {
             0 => self.default_timeout,
             ms => Duration::from_millis(u64::from(ms)),
-        };
-        let mut response = self
+        }
+    }
+
+    async fn send(&self, request: HttpRequest) -> Result<ResponseStream, HttpError> {
+        let checked = rules::check(&request)?;
+        let response = self
             .client
             .request(checked.method, checked.url)
             .headers(checked.headers)
-            .timeout(timeout)
             .body(request.body)
             .send()
             .await
@@ -120,20 +170,50 @@ impl HttpClient {
                 )
             })
             .collect();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|err| classify(&err))? {
-            if body.len() as u64 + chunk.len() as u64 > self.max_body {
-                return Err(HttpError::TooLarge(self.max_body));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(HttpResponse {
+        Ok(ResponseStream {
             status,
             headers,
-            body,
+            response,
+            read: 0,
+            max_body: self.max_body,
         })
     }
 }
+
+/// A response whose body is read as it arrives, refused past the client's cap.
+pub struct ResponseStream {
+    status: u16,
+    headers: Vec<(String, String)>,
+    response: reqwest::Response,
+    read: u64,
+    max_body: u64,
+}
+
+#[async_trait::async_trait]
+impl BodyStream for ResponseStream {
+    fn status(&self) -> u16 {
+        self.status
+    }
+
+    fn headers(&self) -> Vec<(String, String)> {
+        self.headers.clone()
+    }
+
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, HttpError> {
+        // `chunk` is cancel-safe: bytes not yet returned stay in the body.
+        let chunk = self.response.chunk().await.map_err(|err| classify(&err))?;
+        let Some(chunk) = chunk else {
+            return Ok(None);
+        };
+        self.read += chunk.len() as u64;
+        if self.read > self.max_body {
+            return Err(HttpError::TooLarge(self.max_body));
+        }
+        Ok(Some(chunk.to_vec()))
+    }
+}
+
+pub use socket::Socket;
 
 /// The plugin-facing error for a failed request; TLS failures say what was wrong with the
 /// certificate.

@@ -31,7 +31,7 @@ pub fn check(request: &HttpRequest) -> Result<CheckedRequest, HttpError> {
     Ok(CheckedRequest {
         method: method(&request.method)?,
         url: url(&request.url)?,
-        headers: headers(&request.headers)?,
+        headers: check_headers(&request.headers)?,
     })
 }
 
@@ -58,7 +58,8 @@ fn url(url: &str) -> Result<Url, HttpError> {
     }
 }
 
-fn headers(given: &[(String, String)]) -> Result<HeaderMap, HttpError> {
+/// Checks and parses a plugin's headers (also a WebSocket handshake's).
+pub fn check_headers(given: &[(String, String)]) -> Result<HeaderMap, HttpError> {
     let mut headers = HeaderMap::with_capacity(given.len());
     for (name, value) in given {
         let parsed = HeaderName::from_bytes(name.as_bytes())

@@ -5,8 +5,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mdc_runtime::plugin::HostServices;
-use mdc_runtime::plugin::types::{AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel};
+use mdc_runtime::plugin::types::{
+    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, SocketRequest,
+};
+use mdc_runtime::plugin::{BodyStream, HostServices, SocketStream};
 use mdc_store::objects::{ObjectStore, content_key};
 use mdc_store::{NewAsset, Store, StoreError};
 use sha2::{Digest, Sha256};
@@ -94,12 +96,26 @@ impl HostServices for ExecutionServices {
     }
 
     async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        match &self.http {
-            Some(client) => client.fetch(request).await,
-            None => Err(HttpError::Unreachable(
-                "outbound HTTP is not configured on this host".into(),
-            )),
-        }
+        self.http()?.fetch(request).await
+    }
+
+    async fn http_open(&self, request: HttpRequest) -> Result<Box<dyn BodyStream>, HttpError> {
+        Ok(Box::new(self.http()?.open(request).await?))
+    }
+
+    async fn socket_connect(
+        &self,
+        request: SocketRequest,
+    ) -> Result<Box<dyn SocketStream>, HttpError> {
+        Ok(Box::new(self.http()?.connect(request).await?))
+    }
+}
+
+impl ExecutionServices {
+    fn http(&self) -> Result<&crate::http_client::HttpClient, HttpError> {
+        self.http.as_ref().ok_or_else(|| {
+            HttpError::Unreachable("outbound HTTP is not configured on this host".into())
+        })
     }
 }
 

@@ -159,32 +159,27 @@ fn oversized(descriptor: &NodeDescriptor) -> Option<String> {
         .then(|| format!("holds {text} bytes of text; at most {MAX_TEXT_BYTES} are allowed"))
 }
 
-/// Normalises `scheme://host[:port]` (no path) to lowercase with an explicit port.
+/// Normalises the origin of an `http`/`https` URL to `scheme://host:port` (lowercase, explicit
+/// port), parsed by `url` as the HTTP client parses it, so the origin granted is the origin
+/// reached. URLs with credentials are refused.
 pub fn parse_origin(text: &str) -> Option<String> {
-    let (scheme, rest) = text.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "http" => 80,
-        "https" => 443,
-        _ => return None,
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.is_empty() || authority.contains('@') {
+    let url = url::Url::parse(text).ok()?;
+    if !matches!(url.scheme(), "http" | "https")
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
         return None;
     }
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-            if host.is_empty() {
-                return None;
-            }
-            (host, port.parse::<u16>().ok()?)
-        }
-        _ => (authority, default_port),
+    let host = match url.host()? {
+        url::Host::Domain(domain) => domain.to_string(),
+        url::Host::Ipv4(ip) => ip.to_string(),
+        url::Host::Ipv6(ip) => format!("[{ip}]"),
     };
-    if host.is_empty() || host.contains(char::is_whitespace) {
-        return None;
-    }
-    Some(format!("{scheme}://{}:{port}", host.to_ascii_lowercase()))
+    Some(format!(
+        "{}://{host}:{}",
+        url.scheme(),
+        url.port_or_known_default()?
+    ))
 }
 
 fn check_ports(side: &str, ports: &[Port], problem: &mut impl FnMut(String)) {
@@ -501,5 +496,16 @@ mod tests {
         );
         assert_eq!(parse_origin("file:///etc/passwd"), None);
         assert_eq!(parse_origin("http://user@host"), None);
+        // Parsed as the HTTP client parses: another spelling of the same host is that host,
+        // and a backslash ends the authority (it cannot smuggle in another host).
+        assert_eq!(
+            parse_origin("http://0x7f.0.0.1:8188/").as_deref(),
+            Some("http://127.0.0.1:8188")
+        );
+        assert_eq!(
+            parse_origin("http://127.0.0.1:8188\\@evil.example/").as_deref(),
+            Some("http://127.0.0.1:8188")
+        );
+        assert_eq!(parse_origin("http://[::1]:80/").as_deref(), Some("http://[::1]:80"));
     }
 }

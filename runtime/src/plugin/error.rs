@@ -74,6 +74,22 @@ pub enum LoadError {
         /// Wasmtime's explanation.
         reason: String,
     },
+    /// The component holds more code than this host compiles.
+    #[error("{source_name}: not compiled: {reason}")]
+    TooMuchCode {
+        /// File or label the bytes came from.
+        source_name: String,
+        /// Which bound it passed.
+        reason: String,
+    },
+    /// Compiling the component took longer than the engine's limit.
+    #[error("{source_name}: not compiled: compilation took longer than {}", human(*.limit))]
+    CompileTime {
+        /// File or label the bytes came from.
+        source_name: String,
+        /// The limit.
+        limit: Duration,
+    },
     /// The component imports something the host does not provide.
     #[error("{source_name}: cannot be linked: {reason}")]
     Link {

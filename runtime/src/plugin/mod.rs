@@ -8,7 +8,7 @@ pub mod types;
 
 pub use descriptor_check::{DescriptorProblem, check_descriptor, check_value};
 pub use engine::{
-    CallContext, CallOutcome, CallReport, CancelToken, CodeSource, EngineConfig, Grants,
+    BodyStream, SocketStream, CallContext, CallOutcome, CallReport, CancelToken, CodeSource, EngineConfig, Grants,
     HostServices, Limits, LiveInstance, NoServices, Plugin, PluginEngine, PluginHealth,
     PoolingConfig, SUPPORTED_CONTRACTS,
 };

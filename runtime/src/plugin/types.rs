@@ -543,6 +543,41 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
 }
 
+/// A WebSocket message, either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SocketMessage {
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+impl SocketMessage {
+    /// Bytes of the message's payload.
+    pub fn len(&self) -> usize {
+        match self {
+            SocketMessage::Text(text) => text.len(),
+            SocketMessage::Binary(bytes) => bytes.len(),
+        }
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A plugin's request to open a WebSocket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketRequest {
+    /// `ws://` or `wss://` URL; its origin was checked by the runtime.
+    pub url: String,
+    /// Headers for the handshake.
+    pub headers: Vec<(String, String)>,
+    /// How long the handshake may take, in milliseconds (already capped by the runtime).
+    pub timeout_ms: u32,
+}
+
 /// Why an HTTP request got no answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {

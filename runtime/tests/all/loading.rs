@@ -71,7 +71,7 @@ fn refuses_an_unknown_contract_version() {
     assert_eq!(
         err.to_string(),
         "upload.wasm: built against contract moviedirector:node@9.0.0, which this host does not support \
-         (supported: 0.1.0); rebuild it with a matching mdc-sdk or upgrade mdc"
+         (supported: 0.1.0, 0.2.0); rebuild it with a matching mdc-sdk or upgrade mdc"
     );
 }
 

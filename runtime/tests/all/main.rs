@@ -7,5 +7,7 @@ mod support;
 
 mod calls;
 mod contract;
+mod hostile;
 mod limits;
+mod live;
 mod loading;

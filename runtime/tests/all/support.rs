@@ -2,13 +2,16 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use mdc_runtime::plugin::types::{
     AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, NodeInput, ParamEntry,
-    ParamValue, QualityTier,
+    ParamValue, QualityTier, Value,
 };
-use mdc_runtime::plugin::{EngineConfig, HostServices, Plugin, PluginEngine};
+use mdc_runtime::plugin::{
+    CallContext, CallError, EngineConfig, HostServices, LoadError, Plugin, PluginEngine,
+};
 
 /// Every guest crate under `runtime/tests/guests`, by directory name. A directory missing here
 /// fails `every_guest_is_classified`, so no fixture is silently left untested.
@@ -16,7 +19,16 @@ pub const GUESTS: &[&str] = &[
     "bad-descriptor",
     "echo",
     "future-contract",
+    "hostile-burner",
+    "hostile-chatter",
+    "hostile-descriptor",
+    "hostile-outputs",
+    "hostile-reader",
+    "hostile-requests",
+    "hostile-sleeper",
+    "hostile-spinner",
     "legacy-v0-1-0",
+    "live-client",
     "misbehave",
 ];
 
@@ -42,15 +54,18 @@ pub fn fixture_bytes(name: &str) -> Vec<u8> {
     std::fs::read(fixture(name)).expect("readable fixture")
 }
 
+/// The code cache folder every engine of the test binary shares.
+pub fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("mdc-runtime-tests-{}", std::process::id()))
+}
+
 /// One engine for the whole test binary, with a code cache so each guest compiles once.
 pub fn engine() -> PluginEngine {
     static ENGINE: OnceLock<PluginEngine> = OnceLock::new();
     ENGINE
         .get_or_init(|| {
-            let cache =
-                std::env::temp_dir().join(format!("mdc-runtime-tests-{}", std::process::id()));
             PluginEngine::new(EngineConfig {
-                cache_dir: Some(cache),
+                cache_dir: Some(cache_dir()),
                 quarantine_after: 0,
                 ..EngineConfig::default()
             })
@@ -65,6 +80,45 @@ pub async fn load(name: &str) -> Plugin {
         .load(name, &fixture_bytes(name))
         .await
         .unwrap_or_else(|err| panic!("load {name}: {err}"))
+}
+
+/// Loads a guest on an engine of its own (for engine-wide settings such as quarantine or the
+/// describe limits), sharing the test binary's code cache.
+pub async fn load_on(config: EngineConfig, name: &str) -> Plugin {
+    PluginEngine::new(EngineConfig {
+        cache_dir: Some(cache_dir()),
+        ..config
+    })
+    .expect("engine")
+    .load(name, &fixture_bytes(name))
+    .await
+    .unwrap_or_else(|err| panic!("load {name}: {err}"))
+}
+
+/// Loads bytes that must be refused, and returns why.
+pub async fn refused(engine: &PluginEngine, name: &str, bytes: &[u8]) -> LoadError {
+    match engine.load(name, bytes).await {
+        Ok(plugin) => panic!("{} loaded", plugin.label()),
+        Err(err) => err,
+    }
+}
+
+/// Executes a plugin with its `mode` choice set, returning the output values.
+pub async fn run_mode(
+    plugin: &Plugin,
+    mode: &str,
+    context: CallContext,
+) -> Result<Vec<Value>, CallError> {
+    let outcome = plugin
+        .execute(&input(&[("mode", choice(mode))]), context)
+        .await?;
+    Ok(outcome.value.values.into_iter().map(|v| v.value).collect())
+}
+
+/// Asserts that an error message starts by naming the plugin and the export.
+pub fn expect_prefix(err: &CallError, plugin: &str, call: &str) {
+    let prefix = format!("plugin {plugin:?} 0.1.0: {call}: ");
+    assert!(err.to_string().starts_with(&prefix), "{err}");
 }
 
 /// A node input with these parameters, tier low and seed 7.
@@ -102,6 +156,8 @@ pub struct Recorder {
     pub outputs: Mutex<Vec<(String, Vec<u8>)>>,
     pub requests: Mutex<Vec<HttpRequest>>,
     pub assets: HashMap<String, (AssetMetadata, Vec<u8>)>,
+    /// How many asset reads were served.
+    pub asset_reads: AtomicUsize,
 }
 
 impl Recorder {
@@ -147,6 +203,7 @@ impl HostServices for Recorder {
     }
 
     async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+        self.asset_reads.fetch_add(1, Ordering::Relaxed);
         self.assets
             .get(id)
             .map(|(_, bytes)| bytes.clone())

@@ -31,6 +31,14 @@ pub struct Limits {
     pub cancel_grace: Duration,
     /// Largest HTTP response body a plugin may receive, in bytes.
     pub http_response_bytes: u64,
+    /// Response streams and WebSockets one call may hold open at once.
+    pub max_streams: u32,
+    /// Total bytes one call may receive over its streams and WebSockets.
+    pub stream_bytes: u64,
+    /// Longest a plugin may wait on a stream in one read, however long it asks for.
+    pub stream_wait: Duration,
+    /// Largest preview image, in bytes.
+    pub preview_bytes: usize,
 }
 
 impl Default for Limits {
@@ -64,6 +72,14 @@ impl Default for Limits {
             cancel_grace: Duration::from_secs(5),
             // 512 MiB: a generated video fetched from a backend.
             http_response_bytes: 512 << 20,
+            // 8: a job's event socket and a download or two, with room to spare.
+            max_streams: 8,
+            // 2 GiB: an hour of previews from a video backend, plus the final files.
+            stream_bytes: 2 << 30,
+            // 10 s: a plugin waiting for a quiet backend wakes up to check for cancellation.
+            stream_wait: Duration::from_secs(10),
+            // 8 MiB: a 4K JPEG preview is well under this; previews are shown, not kept.
+            preview_bytes: 8 << 20,
         }
     }
 }
@@ -83,10 +99,18 @@ pub struct EngineConfig {
     pub max_wasm_stack: usize,
     /// Default limits of every call.
     pub limits: Limits,
-    /// Misbehaving calls of one export in a row after which a plugin is quarantined (0: never).
+    /// Longest one component may take to compile; past it the load fails and nothing is cached.
+    pub compile_time: Duration,
+    /// Misbehaving calls of one export in a row, in one scope, after which a plugin is
+    /// quarantined in that scope (0: never).
     pub quarantine_after: u32,
     /// How long a quarantine lasts before the plugin serves calls again.
     pub quarantine_for: Duration,
+    /// Distinct scopes (`CallContext::scope`: projects, users) a plugin must be quarantined in
+    /// before it is refused in every scope; 1 refuses it everywhere at its first quarantine.
+    pub quarantine_scopes: u32,
+    /// Threads of the engine's own runtime, on which every plugin call runs.
+    pub plugin_threads: usize,
     /// Most calls of one plugin running at once; further calls wait for a slot.
     pub max_calls_per_plugin: u32,
     /// Whether to use the pooling instance allocator (pre-reserved slots).
@@ -141,11 +165,20 @@ impl Default for EngineConfig {
             // the async fiber stack below.
             max_wasm_stack: 1 << 20,
             limits: Limits::default(),
+            // 120 s: first-party components compile in well under 10 s on one core; a component
+            // built to make the compiler work for minutes is refused instead of holding a core.
+            compile_time: Duration::from_secs(120),
             // 3 in a row: one trap can be bad input, three are a broken plugin.
             quarantine_after: 3,
             // 10 min: long enough to stop a broken plugin from burning a queue's budget, short
             // enough that a burst of bad input does not disable a node type for the day.
             quarantine_for: Duration::from_secs(600),
+            // 3 scopes: one project's or user's inputs can break a plugin's calls; the same
+            // plugin failing for three of them is broken for everyone.
+            quarantine_scopes: 3,
+            // One per core: a call is CPU work or waits in a host call, and calls never run
+            // on the caller's threads, so the host's own tasks keep theirs.
+            plugin_threads: std::thread::available_parallelism().map_or(1, usize::from),
             // 64 of the pool's 256 slots: one plugin (say, 260 sleeping validates) cannot take
             // every slot; the others keep serving.
             max_calls_per_plugin: 64,

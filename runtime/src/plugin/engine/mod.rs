@@ -5,6 +5,8 @@
 //! [`PluginEngine`], [`Plugin`] and the runtime's own types.
 
 mod code_cache;
+mod contract_glue;
+mod contracts;
 mod granter;
 mod inspect;
 mod limits;
@@ -13,7 +15,9 @@ mod requests;
 mod returns;
 mod services;
 mod state;
+mod streams;
 mod v0_1_0;
+mod v0_2_0;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,16 +31,17 @@ pub use self::inspect::{ComponentFacts, inspect};
 pub use self::limits::{EngineConfig, Limits, PoolingConfig};
 pub use self::plugin::{CallOutcome, CallReport, LiveInstance, Plugin, PluginHealth};
 pub use self::services::{CallContext, CancelToken, Grants, HostServices, NoServices};
+pub use self::streams::{BodyStream, SocketStream};
 
 use self::code_cache::CodeCache;
 use self::inspect::InspectError;
-use self::plugin::Contract;
+use self::contracts::Contract;
 use self::state::StoreState;
 use crate::plugin::descriptor_check::check_descriptor;
 use crate::plugin::error::{LoadError, PluginLabel};
 
 /// Contract versions this host loads, oldest first.
-pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_1_0::VERSION];
+pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_1_0::VERSION, v0_2_0::VERSION];
 
 /// Largest component this host compiles: first-party components are a few MB, and compile
 /// time and memory grow with size.
@@ -56,14 +61,23 @@ pub struct PluginEngine {
 pub(crate) struct Shared {
     engine: Engine,
     linker_v0_1_0: Linker<StoreState>,
+    linker_v0_2_0: Linker<StoreState>,
     cache: Option<CodeCache>,
     config: EngineConfig,
     ticker_stop: Arc<AtomicBool>,
+    /// The runtime every plugin call runs on (threads `mdc-plugin-N`), so a plugin's CPU work
+    /// never holds the caller's threads. Taken only when the engine is dropped.
+    calls: Option<tokio::runtime::Runtime>,
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
+        // Without waiting: the last handle may be dropped on an async thread, even on one of
+        // the runtime's own threads, where a blocking shutdown would panic.
+        if let Some(calls) = self.calls.take() {
+            calls.shutdown_background();
+        }
     }
 }
 
@@ -77,7 +91,7 @@ pub enum CodeSource {
 }
 
 impl PluginEngine {
-    /// Creates the engine and starts its epoch ticker thread.
+    /// Creates the engine and starts its epoch ticker thread and its plugin threads.
     pub fn new(config: EngineConfig) -> Result<PluginEngine, EngineError> {
         let mut wasm = Config::new();
         wasm.wasm_component_model(true)
@@ -105,23 +119,25 @@ impl PluginEngine {
             wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&wasm).map_err(|err| EngineError(err.to_string()))?;
-        let mut linker_v0_1_0 = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker_v0_1_0)
-            .map_err(|err| EngineError(err.to_string()))?;
-        v0_1_0::add_to_linker(&mut linker_v0_1_0).map_err(|err| EngineError(err.to_string()))?;
+        let linker_v0_1_0 = linker(&engine, v0_1_0::add_to_linker)?;
+        let linker_v0_2_0 = linker(&engine, v0_2_0::add_to_linker)?;
         let cache = config
             .cache_dir
             .clone()
             .map(|dir| CodeCache::new(dir, &engine));
+        let calls = plugin_runtime(config.plugin_threads)
+            .map_err(|err| EngineError(format!("plugin threads: {err}")))?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
         start_ticker(engine.weak(), config.epoch_tick, ticker_stop.clone());
         Ok(PluginEngine {
             shared: Arc::new(Shared {
                 engine,
                 linker_v0_1_0,
+                linker_v0_2_0,
                 cache,
                 config,
                 ticker_stop,
+                calls: Some(calls),
             }),
         })
     }
@@ -164,7 +180,10 @@ impl PluginEngine {
         self.load(&source_name, &bytes).await
     }
 
-    /// [`PluginEngine::compile`] on a blocking thread, so compiling never stalls async tasks.
+    /// [`PluginEngine::compile`] on a blocking thread, so compiling never stalls async tasks,
+    /// under the engine's compile-time limit. Compiled code is cached only once compilation
+    /// succeeded within the limit; a compilation past it runs on to its end on its thread
+    /// (wasmtime cannot stop it) and its result is dropped.
     async fn compile_off_thread(
         &self,
         source_name: &str,
@@ -173,17 +192,49 @@ impl PluginEngine {
         let engine = self.clone();
         let name = source_name.to_string();
         let bytes = bytes.to_vec();
-        match tokio::task::spawn_blocking(move || engine.compile(&name, &bytes)).await {
-            Ok(compiled) => compiled,
-            Err(join) => Err(LoadError::Invalid {
-                source_name: source_name.to_string(),
-                reason: format!("compilation stopped: {join}"),
-            }),
+        let limit = self.shared.config.compile_time;
+        let compiling = tokio::task::spawn_blocking(move || engine.compile_uncached(&name, &bytes));
+        let compiled = match tokio::time::timeout(limit, compiling).await {
+            Ok(Ok(compiled)) => compiled?,
+            Ok(Err(join)) => {
+                return Err(LoadError::Invalid {
+                    source_name: source_name.to_string(),
+                    reason: format!("compilation stopped: {join}"),
+                });
+            }
+            Err(_elapsed) => {
+                return Err(LoadError::CompileTime {
+                    source_name: source_name.to_string(),
+                    limit,
+                });
+            }
+        };
+        if compiled.3 == CodeSource::Compiled {
+            let engine = self.clone();
+            let (component, digest) = (compiled.0.clone(), compiled.2.clone());
+            // Writing the cache is file I/O: also off the async threads.
+            let _ = tokio::task::spawn_blocking(move || engine.store_in_cache(&digest, &component))
+                .await;
         }
+        Ok(compiled)
     }
 
-    /// Checks and compiles a component without describing it. Blocking (compilation is CPU work).
+    /// Checks and compiles a component without describing it, and caches the compiled code.
+    /// Blocking (compilation is CPU work).
     pub fn compile(
+        &self,
+        source_name: &str,
+        bytes: &[u8],
+    ) -> Result<(Component, ComponentFacts, String, CodeSource), LoadError> {
+        let compiled = self.compile_uncached(source_name, bytes)?;
+        if compiled.3 == CodeSource::Compiled {
+            self.store_in_cache(&compiled.2, &compiled.0);
+        }
+        Ok(compiled)
+    }
+
+    /// Checks a component, then loads its code from the cache or compiles it; stores nothing.
+    fn compile_uncached(
         &self,
         source_name: &str,
         bytes: &[u8],
@@ -210,6 +261,10 @@ impl PluginEngine {
                 source_name: source_name.clone(),
                 reason,
             },
+            InspectError::TooMuchCode(reason) => LoadError::TooMuchCode {
+                source_name: source_name.clone(),
+                reason,
+            },
         })?;
         match facts.contract_version.as_deref() {
             None => return Err(LoadError::NotANode { source_name }),
@@ -233,13 +288,17 @@ impl PluginEngine {
                 source_name: source_name.clone(),
                 reason: format!("{err:#}"),
             })?;
+        Ok((component, facts, digest, CodeSource::Compiled))
+    }
+
+    /// Writes compiled code to the cache, if there is one.
+    fn store_in_cache(&self, digest: &str, component: &Component) {
         if let Some(cache) = &self.shared.cache
-            && let Err((path, err)) = cache.store(&digest, &component)
+            && let Err((path, err)) = cache.store(digest, component)
         {
             // A cache that cannot be written only costs a recompile next time.
             tracing::warn!(path = %path.display(), %err, "cannot store compiled code");
         }
-        Ok((component, facts, digest, CodeSource::Compiled))
     }
 
     async fn instantiate_component(
@@ -261,6 +320,14 @@ impl PluginEngine {
                     .instantiate_pre(&component)
                     .map_err(link_error)?;
                 Contract::V0_1_0(v0_1_0::Bindings::new(pre).map_err(link_error)?)
+            }
+            Some(v0_2_0::VERSION) => {
+                let pre = self
+                    .shared
+                    .linker_v0_2_0
+                    .instantiate_pre(&component)
+                    .map_err(link_error)?;
+                Contract::V0_2_0(v0_2_0::Bindings::new(pre).map_err(link_error)?)
             }
             other => unreachable!("contract {other:?} was accepted by `compile`"),
         };
@@ -293,6 +360,14 @@ impl Shared {
     pub(crate) fn config(&self) -> &EngineConfig {
         &self.config
     }
+
+    /// Where plugin calls run.
+    pub(crate) fn calls(&self) -> &tokio::runtime::Handle {
+        self.calls
+            .as_ref()
+            .expect("the plugin runtime lives as long as the engine")
+            .handle()
+    }
 }
 
 impl std::fmt::Debug for PluginEngine {
@@ -301,6 +376,29 @@ impl std::fmt::Debug for PluginEngine {
             .field("config", &self.shared.config)
             .finish_non_exhaustive()
     }
+}
+
+/// A linker with WASI (which std-built guests import even when unused; a default context
+/// grants nothing) and one contract version's imports.
+fn linker(
+    engine: &Engine,
+    add_contract: fn(&mut Linker<StoreState>) -> wasmtime::Result<()>,
+) -> Result<Linker<StoreState>, EngineError> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .map_err(|err| EngineError(err.to_string()))?;
+    add_contract(&mut linker).map_err(|err| EngineError(err.to_string()))?;
+    Ok(linker)
+}
+
+/// The multi-thread runtime plugin calls run on: `threads` workers named `mdc-plugin-N`.
+fn plugin_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.max(1))
+        .thread_name_fn(move || format!("mdc-plugin-{}", next.fetch_add(1, Ordering::Relaxed)))
+        .enable_all()
+        .build()
 }
 
 /// Advances the epoch every `tick` until the engine is dropped.

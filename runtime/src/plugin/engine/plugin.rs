@@ -1,7 +1,12 @@
 //! A loaded plugin: its descriptor, its pre-instantiated component and the call machinery
-//! that runs every export in a fresh instance under limits.
+//! that runs every export in a fresh instance under limits, on the engine's plugin threads.
 
+mod health;
+
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap, UpdateDeadline};
@@ -11,49 +16,16 @@ use super::limits::Limits;
 use super::requests::{Request, Response};
 use super::services::CallContext;
 use super::state::StoreState;
-use super::{Shared, v0_1_0};
+use super::Shared;
+use super::contracts::{Contract, LiveContract};
 use crate::plugin::error::{CallError, CallKind, Failure, PluginLabel};
 use crate::plugin::types::{
     ActionInput, Capability, Diagnostic, GraphPatch, LogLevel, NodeDescriptor, NodeInput,
     NodeOutputs,
 };
 
-/// Pre-instantiated bindings of one contract version.
-pub(crate) enum Contract {
-    V0_1_0(v0_1_0::Bindings),
-}
-
-enum LiveContract {
-    V0_1_0(v0_1_0::Instance),
-}
-
-impl Contract {
-    async fn instantiate(&self, store: &mut Store<StoreState>) -> wasmtime::Result<LiveContract> {
-        match self {
-            Contract::V0_1_0(bindings) => {
-                Ok(LiveContract::V0_1_0(bindings.instantiate(store).await?))
-            }
-        }
-    }
-
-    fn version(&self) -> &'static str {
-        match self {
-            Contract::V0_1_0(_) => v0_1_0::VERSION,
-        }
-    }
-}
-
-impl LiveContract {
-    async fn dispatch(
-        &self,
-        store: &mut Store<StoreState>,
-        request: &Request,
-    ) -> wasmtime::Result<Response> {
-        match self {
-            LiveContract::V0_1_0(instance) => instance.dispatch(store, request).await,
-        }
-    }
-}
+use self::health::{HealthBook, Rules, Verdict};
+pub use self::health::PluginHealth;
 
 /// A plugin ready to serve calls. Cheap to clone; calls may run concurrently.
 #[derive(Clone)]
@@ -69,29 +41,10 @@ struct Inner {
     digest: String,
     label: PluginLabel,
     descriptor: Option<Arc<NodeDescriptor>>,
-    health: Mutex<PluginHealth>,
+    health: Mutex<HealthBook>,
     /// Calls of this plugin running at once are bounded, so one plugin cannot take every
     /// instance slot of the engine.
     slots: Arc<tokio::sync::Semaphore>,
-}
-
-/// Whether a plugin is serving calls, and its recent record.
-///
-/// The rule: a plugin is quarantined after `quarantine_after` misbehaving calls of one export
-/// in a row (traps, limits, capability and contract violations; never host faults or a user's
-/// cancel). Only a success of the *same* export resets that count, so cheap `validate` calls on
-/// every edit cannot hide an `execute` that always burns its budget. A quarantine lifts by
-/// itself after `quarantine_for`, so no burst of bad input disables a node type for good.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PluginHealth {
-    /// Misbehaving calls in a row of the export that failed last.
-    pub consecutive_failures: u32,
-    /// Why the plugin no longer serves calls, if it is quarantined.
-    pub quarantined: Option<String>,
-    /// Misbehaving calls in a row, per export (describe, validate, execute, run-action).
-    by_kind: [u32; 4],
-    /// When the quarantine began.
-    since: Option<Instant>,
 }
 
 /// A call's result with its measurements.
@@ -166,7 +119,7 @@ impl Plugin {
                 digest,
                 label,
                 descriptor: None,
-                health: Mutex::new(PluginHealth::default()),
+                health: Mutex::new(HealthBook::default()),
                 slots,
             }),
             limits,
@@ -254,19 +207,30 @@ impl Plugin {
         }
     }
 
-    /// Health and quarantine state (a quarantine past its time is lifted here).
+    /// Health and quarantine state as calls without a scope see it (a quarantine past its
+    /// time is lifted here).
     pub fn health(&self) -> PluginHealth {
-        let mut health = self.inner.health.lock().expect("health lock");
-        let lasts = self.inner.shared.config().quarantine_for;
-        if health.since.is_some_and(|since| since.elapsed() >= lasts) {
-            *health = PluginHealth::default();
-        }
-        health.clone()
+        self.health_for(None)
     }
 
-    /// Lifts a quarantine (after the operator replaced or inspected the plugin).
+    /// Health and quarantine state as calls for `scope` see it (see [`CallContext::scope`]).
+    pub fn health_for(&self, scope: Option<&str>) -> PluginHealth {
+        let lasts = self.inner.shared.config().quarantine_for;
+        self.health_book().view(scope, lasts)
+    }
+
+    /// Lifts every quarantine, in every scope (after the operator replaced or inspected the
+    /// plugin).
     pub fn release_quarantine(&self) {
-        *self.inner.health.lock().expect("health lock") = PluginHealth::default();
+        self.health_book().clear();
+    }
+
+    fn health_book(&self) -> std::sync::MutexGuard<'_, HealthBook> {
+        // The book stays consistent through a panic (every update is a few plain writes).
+        self.inner
+            .health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Calls `describe` in a fresh instance.
@@ -285,16 +249,25 @@ impl Plugin {
         }
     }
 
-    /// Calls `validate` in a fresh instance.
+    /// Calls `validate` in a fresh instance, for no scope in particular.
     pub async fn validate(&self, input: &NodeInput) -> Result<Vec<Diagnostic>, CallError> {
+        self.validate_for(input, None).await
+    }
+
+    /// Calls `validate` in a fresh instance for a project or user (see [`CallContext::scope`]),
+    /// so one user's inputs that break `validate` quarantine it for that user only.
+    pub async fn validate_for(
+        &self,
+        input: &NodeInput,
+        scope: Option<&str>,
+    ) -> Result<Vec<Diagnostic>, CallError> {
         let request = Request::Validate(input.clone());
+        let context = CallContext {
+            scope: scope.map(str::to_string),
+            ..CallContext::default()
+        };
         let outcome = self
-            .call(
-                CallKind::Validate,
-                request,
-                CallContext::default(),
-                input.seed,
-            )
+            .call(CallKind::Validate, request, context, input.seed)
             .await?;
         match outcome.value {
             Response::Validate(diagnostics) => Ok(diagnostics),
@@ -403,6 +376,9 @@ impl Plugin {
         store
     }
 
+    /// Runs a call on the engine's plugin threads, never on the caller's: a plugin that burns
+    /// CPU (or copies large host-call answers) holds those threads, not the caller's network
+    /// tasks. Dropping the returned future stops the call.
     async fn call(
         &self,
         kind: CallKind,
@@ -410,10 +386,38 @@ impl Plugin {
         context: CallContext,
         seed: u64,
     ) -> Result<CallOutcome<Response>, CallError> {
-        if let Some(reason) = self.health().quarantined {
+        let lasts = self.inner.shared.config().quarantine_for;
+        if let Some(reason) = self.health_book().refusal(context.scope.as_deref(), lasts) {
             return Err(self.error(kind, Failure::Quarantined(reason)));
         }
+        let plugin = self.clone();
+        let task = self
+            .inner
+            .shared
+            .calls()
+            .spawn(async move { plugin.run(kind, request, context, seed).await });
+        match AbortOnDrop(task).await {
+            Ok(answer) => answer,
+            Err(stopped) => match stopped.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(stopped) => Err(self.error(
+                    kind,
+                    Failure::Host(format!("the plugin threads stopped the call: {stopped}")),
+                )),
+            },
+        }
+    }
+
+    /// The call itself: a fresh instance, the export, the checks and the bookkeeping.
+    async fn run(
+        &self,
+        kind: CallKind,
+        request: Request,
+        context: CallContext,
+        seed: u64,
+    ) -> Result<CallOutcome<Response>, CallError> {
         let started = Instant::now();
+        let scope = context.scope.clone();
         let cancel = context.cancel.clone();
         let services = context.services.clone();
         let wall = match kind {
@@ -455,38 +459,42 @@ impl Plugin {
             Stopped::WallTime => Err(Failure::WallTime { limit: wall }),
             Stopped::Cancelled => Err(Failure::Cancelled { grace }),
         };
-        self.record_health(kind, &result);
+        let verdict = match &result {
+            Ok(_) => Verdict::Served,
+            Err(failure) if failure.is_misbehaviour() => Verdict::Misbehaved(failure),
+            Err(_) => Verdict::NotCounted,
+        };
+        let config = self.inner.shared.config();
+        let rules = Rules {
+            after: config.quarantine_after,
+            lasts: config.quarantine_for,
+            scopes: config.quarantine_scopes,
+        };
+        self.health_book()
+            .record(scope.as_deref(), kind, verdict, rules);
         match result {
             Ok(value) => Ok(CallOutcome { value, report }),
             Err(failure) => Err(self.error(kind, failure)),
         }
     }
 
-    fn record_health(&self, kind: CallKind, result: &Result<Response, Failure>) {
-        let mut health = self.inner.health.lock().expect("health lock");
-        let slot = kind as usize;
-        match result {
-            Err(failure) if failure.is_misbehaviour() => {
-                health.by_kind[slot] += 1;
-                health.consecutive_failures = health.by_kind[slot];
-                let threshold = self.inner.shared.config().quarantine_after;
-                if threshold > 0
-                    && health.consecutive_failures >= threshold
-                    && health.quarantined.is_none()
-                {
-                    health.quarantined = Some(format!(
-                        "{} {kind} calls in a row failed; the last one: {failure}",
-                        health.consecutive_failures
-                    ));
-                    health.since = Some(Instant::now());
-                }
-            }
-            Err(_) => {}
-            Ok(_) => {
-                health.by_kind[slot] = 0;
-                health.consecutive_failures = health.by_kind.iter().copied().max().unwrap_or(0);
-            }
-        }
+}
+
+/// A call spawned on the plugin threads, stopped when its caller stops waiting for it (the
+/// task is aborted at its next yield: an epoch tick or a host call).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -550,6 +558,63 @@ fn forward_stdio(services: &dyn crate::plugin::engine::HostServices, state: &Sto
             .filter(|line| !line.trim().is_empty())
         {
             services.log(level, line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::plugin::engine::{EngineConfig, PluginEngine};
+
+    #[tokio::test]
+    async fn spawned_calls_run_on_the_plugin_threads() {
+        let engine = PluginEngine::new(EngineConfig {
+            plugin_threads: 2,
+            ..EngineConfig::default()
+        })
+        .unwrap();
+        let name = engine
+            .shared
+            .calls()
+            .spawn(async { std::thread::current().name().map(str::to_string) })
+            .await
+            .unwrap();
+        assert!(name.is_some_and(|name| name.starts_with("mdc-plugin-")));
+    }
+
+    #[tokio::test]
+    async fn an_engine_dropped_on_its_own_plugin_thread_shuts_down_without_panicking() {
+        let engine = PluginEngine::new(EngineConfig::default()).unwrap();
+        let calls = engine.shared.calls().clone();
+        let dropped = calls.spawn(async move { drop(engine) });
+        // The runtime stops under the task that dropped it, which may end it before it reports.
+        let _ = dropped.await;
+    }
+
+    #[tokio::test]
+    async fn a_call_whose_caller_stops_waiting_is_stopped() {
+        struct SetOnDrop(Arc<AtomicBool>);
+        impl Drop for SetOnDrop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let engine = PluginEngine::new(EngineConfig::default()).unwrap();
+        let stopped = Arc::new(AtomicBool::new(false));
+        let guard = SetOnDrop(stopped.clone());
+        let call = AbortOnDrop(engine.shared.calls().spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        }));
+        let waited = tokio::time::timeout(Duration::from_millis(20), call).await;
+        assert!(waited.is_err(), "the call never ends by itself");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !stopped.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the call still runs");
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::plugin::descriptor_check::parse_origin;
-use crate::plugin::types::{AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel};
+use super::streams::{BodyStream, SocketStream};
+use crate::plugin::types::{
+    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, SocketRequest,
+};
 
 /// Services a plugin call may use; each is reached only after the capability check passed.
 ///
@@ -46,6 +49,32 @@ pub trait HostServices: Send + Sync + 'static {
             "this host has no HTTP client ({})",
             request.url
         )))
+    }
+
+    /// Sends an HTTP request (checked like [`HostServices::http_fetch`]'s) and returns once
+    /// the status and headers arrived; the body is read from the stream as it comes.
+    async fn http_open(&self, request: HttpRequest) -> Result<Box<dyn BodyStream>, HttpError> {
+        Err(HttpError::Unreachable(format!(
+            "this host cannot stream HTTP ({})",
+            request.url
+        )))
+    }
+
+    /// Opens a WebSocket whose origin and handshake headers the runtime has already checked.
+    async fn socket_connect(
+        &self,
+        request: SocketRequest,
+    ) -> Result<Box<dyn SocketStream>, HttpError> {
+        Err(HttpError::Unreachable(format!(
+            "this host has no WebSocket client ({})",
+            request.url
+        )))
+    }
+
+    /// A preview image from a running call (PNG, JPEG or WebP, size already checked); the
+    /// latest replaces the one before.
+    fn preview(&self, mime: &str, bytes: &[u8]) {
+        let _ = (mime, bytes);
     }
 }
 
@@ -136,6 +165,11 @@ pub struct CallContext {
     pub grants: Grants,
     /// The cancellation switch.
     pub cancel: CancelToken,
+    /// Whom the call is for: the project or user id the embedding chooses (`None`: no one in
+    /// particular, itself one scope). Quarantine counts failures per scope, so one project's
+    /// or user's inputs that keep breaking a plugin refuse it there only, until it is
+    /// quarantined in `EngineConfig::quarantine_scopes` scopes.
+    pub scope: Option<String>,
 }
 
 impl CallContext {
@@ -145,12 +179,19 @@ impl CallContext {
             services,
             grants: Grants::none(),
             cancel: CancelToken::new(),
+            scope: None,
         }
     }
 
     /// The same context with other grants.
     pub fn with_grants(mut self, grants: Grants) -> CallContext {
         self.grants = grants;
+        self
+    }
+
+    /// The same context for a project or user (see [`CallContext::scope`]).
+    pub fn with_scope(mut self, scope: impl Into<String>) -> CallContext {
+        self.scope = Some(scope.into());
         self
     }
 }
@@ -165,6 +206,7 @@ impl std::fmt::Debug for CallContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CallContext")
             .field("grants", &self.grants)
+            .field("scope", &self.scope)
             .field("cancelled", &self.cancel.is_cancelled())
             .finish_non_exhaustive()
     }

@@ -52,6 +52,8 @@ pub struct StoreState {
     pub known_assets: HashSet<String>,
     /// The host-side reason the call was stopped, when a host function trapped on purpose.
     pub stop_reason: Option<Failure>,
+    /// Open streams and bytes received over them.
+    pub live: super::streams::LiveState,
     /// Captured stdout.
     pub stdout: CappedPipe,
     /// Captured stderr.
@@ -97,6 +99,7 @@ impl StoreState {
             logs_dropped: false,
             known_assets: HashSet::new(),
             stop_reason: None,
+            live: Default::default(),
             stdout,
             stderr,
         }
@@ -400,6 +403,48 @@ mod tests {
         assert_eq!(limiter.refused, Some(110));
         assert!(limiter.memory_growing(0, 40, None).is_ok());
         assert_eq!(limiter.peak, 100);
+    }
+
+    /// Instantiates a component of two core modules with a 40 MiB memory each under a
+    /// memory limit, through a store whose limiter is the call's.
+    fn instantiate_two_memories(limit: usize) -> (wasmtime::Result<()>, MemoryLimiter) {
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true);
+        let engine = wasmtime::Engine::new(&config).unwrap();
+        let bytes = wat::parse_str(
+            "(component
+                (core module $a (memory 640))
+                (core module $b (memory 640))
+                (core instance (instantiate $a))
+                (core instance (instantiate $b)))",
+        )
+        .unwrap();
+        let component = wasmtime::component::Component::new(&engine, &bytes).unwrap();
+        let limits = Limits {
+            memory_bytes: limit,
+            ..Limits::default()
+        };
+        let state = StoreState::new(CallContext::default(), None, limits, 1, 0);
+        let mut store = wasmtime::Store::new(&engine, state);
+        store.limiter(|state| &mut state.limiter);
+        let linker = wasmtime::component::Linker::new(&engine);
+        let result = linker.instantiate(&mut store, &component).map(|_| ());
+        (result, store.into_data().limiter)
+    }
+
+    #[test]
+    fn memories_of_several_core_modules_are_limited_together_at_instantiation() {
+        // Each memory alone fits 64 MiB; both together do not.
+        let (refused, limiter) = instantiate_two_memories(64 << 20);
+        let err = refused.unwrap_err();
+        assert_eq!(limiter.refused, Some(80 << 20));
+        assert!(
+            format!("{err:#}").contains("memory limit of 67108864 bytes exceeded"),
+            "{err:#}"
+        );
+        let (fits, limiter) = instantiate_two_memories(100 << 20);
+        fits.unwrap();
+        assert_eq!(limiter.peak, 80 << 20);
     }
 
     #[test]

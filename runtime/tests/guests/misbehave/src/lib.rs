@@ -1,4 +1,7 @@
-//! Test node `misbehave` (built with mdc-sdk) that breaks the rules on demand, so the engine's sandbox limits can be tested.
+//! Test node `misbehave` (built with mdc-sdk) that breaks the generic sandbox rules on demand:
+//! a panic, an endless loop, endless allocation and recursion, reaching for files or the
+//! environment, cancellation obeyed or ignored. Each hostile class with its own attack has a
+//! guest of its own (`hostile-*`).
 
 use std::hint::black_box;
 
@@ -14,19 +17,10 @@ const MODES: &[(&str, &str)] = &[
     ("alloc", "Allocate memory forever"),
     ("stack", "Recurse forever"),
     ("trap", "Panic"),
-    ("output", "Write one 300 MiB output"),
-    ("outputs", "Write 64 MiB outputs until refused"),
-    ("http", "Fetch an origin the descriptor does not request"),
-    ("http-local", "Fetch the requested origin http://127.0.0.1"),
     ("file", "Read /etc/passwd"),
     ("env", "Read environment variables"),
     ("cancel", "Wait for cancellation"),
     ("slow", "Ignore cancellation"),
-    ("nan", "Return a number that is not finite"),
-    ("stdout", "Print 1 MiB to stdout, then return"),
-    ("log-flood", "Log 512 messages of 1 MiB each, then return"),
-    ("many-outputs", "Write 200,000 empty outputs"),
-    ("sleepy-validate", "Sleep an hour in validate"),
 ];
 
 impl Node for Misbehave {
@@ -41,42 +35,10 @@ impl Node for Misbehave {
                     .required(),
             )
             .tier(QualityTier::Low)
-            .capability(Capability::OutputWrite)
-            .capability(Capability::outbound_http(["http://127.0.0.1"]))
-    }
-
-    fn validate(input: &NodeInput) -> Vec<Diagnostic> {
-        if input.choice("mode") == Some("sleepy-validate") {
-            std::thread::sleep(std::time::Duration::from_secs(3600));
-        }
-        validate_params(&Self::describe(), input)
     }
 
     fn execute(input: NodeInput) -> Result<NodeOutputs, NodeError> {
         match input.choice("mode").unwrap_or("ok") {
-            "nan" => Ok(NodeOutputs::new().with("text", f64::NAN)),
-            "stdout" => {
-                let line = "x".repeat(1023);
-                for _ in 0..1024 {
-                    println!("{line}");
-                }
-                text("printed")
-            }
-            "log-flood" => {
-                let message = "y".repeat(1 << 20);
-                for _ in 0..512 {
-                    host::log(LogLevel::Info, &message);
-                }
-                text("logged")
-            }
-            "many-outputs" => {
-                for i in 0..200_000 {
-                    if let Err(e) = host::write_output("application/octet-stream", &[]) {
-                        return Err(NodeError::failed(format!("output {i} refused: {e}")));
-                    }
-                }
-                text("wrote 200000 outputs")
-            }
             "ok" => text("fine"),
             "loop" => spin(),
             "alloc" => hoard(),
@@ -85,33 +47,6 @@ impl Node for Misbehave {
                 text(format!("recursion ended at {depth}"))
             }
             "trap" => panic!("boom from misbehave"),
-            "output" => {
-                let big = vec![0x5a_u8; 300 << 20];
-                let id = host::write_output("application/octet-stream", &big)
-                    .map_err(NodeError::failed)?;
-                text(id)
-            }
-            "outputs" => {
-                let chunk = vec![0xa5_u8; 64 << 20];
-                let mut written = 0_u64;
-                loop {
-                    if let Err(e) = host::write_output("application/octet-stream", &chunk) {
-                        return Err(NodeError::failed(format!(
-                            "write {} refused after {written} outputs: {e}",
-                            written + 1
-                        )));
-                    }
-                    written += 1;
-                }
-            }
-            "http" => {
-                let response = host::http_fetch(&HttpRequest::get("http://198.51.100.7/secret"))?;
-                text(response.text())
-            }
-            "http-local" => {
-                let response = host::http_fetch(&HttpRequest::get("http://127.0.0.1/status"))?;
-                text(response.text())
-            }
             "file" => match std::fs::read("/etc/passwd") {
                 Ok(bytes) => text(String::from_utf8_lossy(&bytes).into_owned()),
                 Err(e) => Err(NodeError::failed(e.to_string())),
