@@ -11,3 +11,4 @@ mod hostile;
 mod limits;
 mod live;
 mod loading;
+mod quarantine;
