@@ -1,7 +1,7 @@
 //! Hostile test node `hostile-descriptor`: a descriptor built to make the host's checks slow
 //! or its memory large — 400,000 input ports with one and the same id, and a choice
-//! parameter with 2,000,000 options. The host must refuse it, naming both counts, in well
-//! under a second.
+//! parameter with 2,000,000 options. The host must refuse it with a reason, within seconds:
+//! building it costs the guest about half a second, lifting it into the host the rest.
 
 use mdc_sdk::prelude::*;
 
