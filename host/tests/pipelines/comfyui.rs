@@ -10,11 +10,10 @@ use crate::fake_comfyui::{
 };
 use crate::support::{
     assert_failure, assert_success, asset_bytes, eventually, interrupt, output_values,
-    outputs_json, plugin_path, png_bytes, printed, run_command, run_plugin, spawn_plugin,
-    validate_plugin,
+    outputs_json, plugin_path, png_bytes, printed, run_command, run_plugin, run_watched,
+    spawn_plugin, validate_plugin,
 };
 
-/// Parameters of a comfyui node pointed at `fake`.
 /// Runs the comfyui node at the Standard tier against `fake` (its origin granted), writing
 /// outputs to a fresh folder.
 fn run_against(fake: &FakeComfyUi, params: &Json, inputs: &Json) -> (tempfile::TempDir, Output) {
@@ -30,6 +29,7 @@ fn run_against(fake: &FakeComfyUi, params: &Json, inputs: &Json) -> (tempfile::T
     (out, output)
 }
 
+/// Parameters of a comfyui node pointed at `fake`.
 fn params(fake: &FakeComfyUi, workflow: Json) -> Json {
     json!({"endpoint": fake.url(), "workflow": workflow, "prompt": "a lighthouse in a storm"})
 }
@@ -90,11 +90,20 @@ fn generates_the_png_comfyui_made_for_the_seed_and_reports_the_queue() {
     for line in [
         "queued on ComfyUI: 1 ahead",
         "running on ComfyUI",
+        "running KSampler",
+        "step 1/4 on KSampler",
+        "step 4/4 on KSampler",
         "downloading 1 outputs",
         &format!("1 image from ComfyUI at {}", fake.url()),
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
+    let ours = &fake.prompt_ids()[0];
+    assert_eq!(
+        fake.socket_clients(),
+        [ours.clone()],
+        "one socket, under the client id the prompt carried"
+    );
 }
 
 #[test]
@@ -247,7 +256,7 @@ fn an_execution_error_names_the_prompt_and_node() {
     let (_out, output) = run_against(&fake, &params(&fake, default_workflow()), &json!({}));
     let text = assert_failure(&output);
     assert!(
-        text.contains(&format!("ComfyUI at {} failed prompt c0f00001-0000-4000-8000-000000000001 at node 3 (KSampler): torch.OutOfMemoryError — CUDA out of memory. Tried to allocate 2.50 GiB", fake.url())),
+        text.contains(&format!("ComfyUI at {} failed prompt {} at node 3 (KSampler): torch.OutOfMemoryError — CUDA out of memory. Tried to allocate 2.50 GiB", fake.url(), fake.prompt_ids()[0])),
         "{text}"
     );
     assert!(text.contains("(failed)"), "{text}");
@@ -264,7 +273,11 @@ fn a_backend_that_dies_mid_job_is_reported_with_the_prompt_id() {
     let text = assert_failure(&output);
     assert!(!fake.server.is_running(), "the fake died");
     assert!(
-        text.contains(&format!("ComfyUI at {} stopped answering while running prompt c0f00001-0000-4000-8000-000000000001", fake.url())),
+        text.contains(&format!(
+            "ComfyUI at {} stopped answering while running prompt {}",
+            fake.url(),
+            fake.prompt_ids()[0]
+        )),
         "{text}"
     );
     assert!(text.contains("(backend_unavailable)"), "{text}");
@@ -319,9 +332,7 @@ fn cancelling_interrupts_the_running_prompt() {
         eventually(5.0, || !fake.is_running()),
         "the prompt stopped on ComfyUI"
     );
-    let history = fake
-        .history("c0f00001-0000-4000-8000-000000000001")
-        .unwrap();
+    let history = fake.history(&fake.prompt_ids()[0]).unwrap();
     assert_eq!(history["status"]["status_str"], "error");
 }
 
@@ -347,15 +358,165 @@ fn cancelling_a_waiting_prompt_removes_it_from_the_queue() {
     interrupt(&child);
     let text = assert_failure(&child.wait_with_output().unwrap());
     assert!(text.contains("cancelled"), "{text}");
-    assert_eq!(
-        fake.deleted(),
-        ["c0f00002-0000-4000-8000-000000000002"],
-        "ours left the queue"
-    );
+    assert_eq!(fake.deleted(), fake.prompt_ids(), "ours left the queue");
     assert_eq!(
         fake.interrupts(),
         0,
         "the other user's running job was not interrupted"
     );
     assert_ne!(theirs, fake.deleted()[0]);
+}
+
+/// The comfyui command at the Standard tier against `fake`, writing to `out`.
+fn command(fake: &FakeComfyUi, out: &std::path::Path) -> std::process::Command {
+    let mut command = run_command(
+        &plugin_path("comfyui"),
+        &params(fake, default_workflow()),
+        &json!({}),
+        "standard",
+        &[fake.url()],
+        out,
+    );
+    command.args(["--seed", "7"]);
+    command
+}
+
+#[test]
+fn step_progress_and_previews_arrive_while_the_prompt_runs() {
+    let fake = FakeComfyUi::with(Options {
+        steps: 10,
+        step: Duration::from_millis(150),
+        throttle: Duration::ZERO,
+        ..Options::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let run = run_watched(&mut command(&fake, out.path()));
+    assert_success(&run.output);
+    let first = run
+        .first("step 1/10 on KSampler")
+        .expect("the first step was shown");
+    let last = run
+        .first("step 10/10 on KSampler")
+        .expect("the last step was shown");
+    assert_eq!(run.matching("on KSampler").len(), 10, "{:?}", run.lines);
+    let sent = fake.progress_sent();
+    assert_eq!(
+        sent.iter().map(|p| p.value).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<u64>>()
+    );
+    assert!(first >= sent[0].at, "shown after ComfyUI sent it");
+    assert!(
+        last.duration_since(first) >= Duration::from_millis(900),
+        "the steps were shown as they happened, not all at the end ({:?} apart)",
+        last.duration_since(first)
+    );
+    assert!(run.ended.duration_since(first) >= Duration::from_millis(900));
+    let previews = run.matching("preview ");
+    assert_eq!(previews.len(), 10, "one preview per step: {previews:?}");
+    assert!(
+        previews[9].contains("preview 10 (image/png"),
+        "{previews:?}"
+    );
+    let saved = std::fs::read(out.path().join("preview.png")).expect("the latest preview is saved");
+    assert_eq!(saved, png_bytes(16, 16, 10), "the last step's preview");
+}
+
+#[test]
+fn events_of_another_clients_prompt_are_ignored() {
+    let fake = FakeComfyUi::start();
+    fake.pause();
+    // A script's prompt without a client id: its progress and previews reach every socket.
+    let theirs = fake.occupy_unrouted(default_workflow(), 7);
+    let out = tempfile::tempdir().unwrap();
+    let mut command = command(&fake, out.path());
+    let resume = std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| {
+            assert!(
+                eventually(60.0, || fake.received().len() == 1),
+                "our prompt arrived"
+            );
+            assert!(
+                eventually(5.0, || !fake.socket_clients().is_empty()),
+                "our socket"
+            );
+            fake.resume();
+        });
+        let run = run_watched(&mut command);
+        waiter.join().unwrap();
+        run
+    });
+    assert_success(&resume.output);
+    let ours = fake.prompt_ids()[0].clone();
+    let sent = fake.progress_sent();
+    assert!(
+        sent.iter().any(|p| p.prompt_id == theirs && p.max == 7),
+        "their progress reached our socket too"
+    );
+    assert!(resume.matching("/7 on").is_empty(), "{:?}", resume.lines);
+    assert!(
+        resume.first("step 4/4 on KSampler").is_some(),
+        "{:?}",
+        resume.lines
+    );
+    let our_frames = sent.iter().filter(|p| p.prompt_id == ours).count();
+    assert_eq!(
+        resume.matching("preview ").len(),
+        our_frames,
+        "only previews sent while ours ran were shown"
+    );
+}
+
+#[test]
+fn a_server_without_websockets_is_followed_by_polling() {
+    let fake = FakeComfyUi::with(Options {
+        websocket: false,
+        ..Options::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let output = command(&fake, out.path()).output().unwrap();
+    assert_success(&output);
+    let text = printed(&output);
+    assert_eq!(
+        text.matches("could not be opened").count(),
+        1,
+        "said once: {text}"
+    );
+    assert!(text.contains("running on ComfyUI"), "{text}");
+    assert!(!text.contains(" on KSampler"), "{text}");
+    assert_eq!(
+        asset_bytes(
+            out.path(),
+            &output_values(&outputs_json(out.path()), "take")[0]
+        ),
+        png_bytes(512, 512, 7)
+    );
+}
+
+#[test]
+fn a_rerun_of_the_same_seed_gets_a_new_prompt_id_and_comfyuis_cached_outputs() {
+    let fake = FakeComfyUi::start();
+    let first = tempfile::tempdir().unwrap();
+    assert_success(&command(&fake, first.path()).output().unwrap());
+    let again = tempfile::tempdir().unwrap();
+    let output = command(&fake, again.path()).output().unwrap();
+    assert_success(&output);
+    let ids = fake.prompt_ids();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(
+        ids[0], ids[1],
+        "the second run did not reuse the first one's id"
+    );
+    let text = printed(&output);
+    assert!(text.contains("7 nodes reused from the cache"), "{text}");
+    assert!(
+        !text.contains(" on KSampler"),
+        "nothing sampled again: {text}"
+    );
+    let take =
+        |dir: &std::path::Path| asset_bytes(dir, &output_values(&outputs_json(dir), "take")[0]);
+    assert_eq!(
+        take(again.path()),
+        take(first.path()),
+        "ComfyUI's earlier file"
+    );
 }

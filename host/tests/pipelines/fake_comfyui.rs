@@ -3,23 +3,42 @@
 //! * `POST /prompt` checks the workflow the way ComfyUI does before queueing (class types
 //!   it knows, required inputs, links to existing nodes, an output node, uploaded images)
 //!   and answers 400 with `{"error": {…}, "node_errors": {…}}` when it fails.
-//! * One executor thread runs prompts in order, a configurable number of steps with a
-//!   sleep each, and records `/history/{id}`: `{}` until done, then outputs and status.
+//! * `POST /prompt` takes the client's own `prompt_id` (a lowercase hyphenated UUID, else
+//!   400 `invalid_prompt_id`) and `client_id`, as ComfyUI v0.27 does.
+//! * One executor thread runs prompts in order, node by node in dependency order; the
+//!   KSampler takes a configurable number of steps with a sleep each. Nodes whose inputs
+//!   equal the previous prompt's are cached. `/history/{id}` is `{}` until done, then outputs
+//!   and status.
+//! * `GET /ws?clientId=X` is ComfyUI's WebSocket, sending what v0.27 sends: `status` (on
+//!   connecting, with `sid`, and whenever the queue changes, to everyone), then for a
+//!   prompt `execution_start`, `execution_cached`, per node `executing` and `progress_state`,
+//!   the sampler's `progress` (throttled, first and last step always) each followed by a
+//!   binary preview `[u32 BE 1][u32 BE 2 = PNG][image]`, `executed` for output nodes (with
+//!   the old file names when cached), `execution_success` / `execution_error` /
+//!   `execution_interrupted`, and `executing` with `node: null` once the history is stored.
+//!   A prompt's events go to the socket of the client id it carried; without one, the
+//!   lifecycle events (`execution_*` but `interrupted`) go nowhere and the rest to every
+//!   socket. A newer socket with the same client id replaces the older one. Every `progress`
+//!   frame is timestamped as it is written, for latency measurements.
 //! * The images it "generates" are PNGs made by [`png_bytes`] from the seed and size the
 //!   workflow asked for, so tests can check what was injected.
 //! * Fault modes: refuse everything with 503, die in the middle of a job (the listener and
-//!   every connection close), or fail a job with an `execution_error`.
+//!   every connection close), or fail a job with an `execution_error`; and a server without
+//!   the WebSocket route (an older ComfyUI, a proxy without WebSockets).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value as Json, json};
+use tokio::sync::mpsc;
 
 use crate::support::{Killer, TestServer, png_bytes, serve_killable};
 
@@ -43,6 +62,11 @@ pub struct Options {
     pub steps: u32,
     /// Sleep per step.
     pub step: Duration,
+    /// Shortest time between two `progress` frames of one node (the first and the last
+    /// step are always sent).
+    pub throttle: Duration,
+    /// Whether `/ws` is served.
+    pub websocket: bool,
     /// What goes wrong.
     pub fault: Fault,
 }
@@ -52,6 +76,8 @@ impl Default for Options {
         Options {
             steps: 4,
             step: Duration::from_millis(100),
+            throttle: Duration::from_millis(150),
+            websocket: true,
             fault: Fault::None,
         }
     }
@@ -63,7 +89,27 @@ struct Job {
     number: u64,
     id: String,
     prompt: Json,
-    client_id: String,
+    client_id: Option<String>,
+    steps: u32,
+}
+
+/// A `progress` frame the fake wrote to a socket.
+#[derive(Clone, Debug)]
+pub struct SentProgress {
+    /// When it was handed to the socket.
+    pub at: Instant,
+    /// The prompt it is about.
+    pub prompt_id: String,
+    /// Steps done.
+    pub value: u64,
+    /// Steps in all.
+    pub max: u64,
+}
+
+/// What the executor hands to a socket's writer.
+enum Frame {
+    Text(Json),
+    Binary(Vec<u8>),
 }
 
 /// Everything the fake remembers.
@@ -81,6 +127,11 @@ struct Queue {
     deleted: Vec<String>,
     /// While set, queued prompts wait (as behind a long job).
     paused: bool,
+    /// Ids of the prompts `POST /prompt` accepted, in order.
+    accepted: Vec<String>,
+    /// The last prompt executed and the outputs of its output nodes, for caching.
+    last_prompt: Option<Json>,
+    node_outputs: HashMap<String, Json>,
 }
 
 /// The shared state of the server and its executor.
@@ -89,6 +140,12 @@ struct Shared {
     queue: Mutex<Queue>,
     work: Condvar,
     killer: Killer,
+    /// Open sockets by client id.
+    sockets: Mutex<HashMap<String, mpsc::UnboundedSender<Frame>>>,
+    /// Client ids that ever connected, in order.
+    connected: Mutex<Vec<String>>,
+    /// Every `progress` frame written, in order.
+    progress_sent: Mutex<Vec<SentProgress>>,
 }
 
 /// A running fake ComfyUI.
@@ -112,6 +169,9 @@ impl FakeComfyUi {
             queue: Mutex::new(Queue::default()),
             work: Condvar::new(),
             killer: killer.clone(),
+            sockets: Mutex::default(),
+            connected: Mutex::default(),
+            progress_sent: Mutex::default(),
         });
         {
             let mut queue = shared.queue.lock().unwrap();
@@ -123,7 +183,11 @@ impl FakeComfyUi {
         }
         let executor = Arc::clone(&shared);
         std::thread::spawn(move || execute_forever(&executor));
-        let router = Router::new()
+        let mut router = Router::new();
+        if options.websocket {
+            router = router.route("/ws", get(open_socket));
+        }
+        let router = router
             .route("/prompt", post(post_prompt))
             .route("/queue", get(get_queue).post(post_queue))
             .route("/history/{id}", get(get_history))
@@ -211,28 +275,211 @@ impl FakeComfyUi {
         self.shared.work.notify_all();
     }
 
-    /// Queues a job for "another user", so ours waits behind it; returns its prompt id.
+    /// Queues a job for "another user" (routed to their own socket), so ours waits behind
+    /// it; returns its prompt id.
     pub fn occupy(&self, workflow: Json) -> String {
-        enqueue(&self.shared, workflow, "someone-else".into()).0
+        let steps = self.shared.options.steps;
+        enqueue(
+            &self.shared,
+            workflow,
+            None,
+            Some("someone-else".into()),
+            steps,
+        )
+        .0
+    }
+
+    /// Queues a job without a client id (as a script does), whose `executing`, `progress`
+    /// and previews therefore go to every socket; it takes `steps` steps. Its prompt id.
+    pub fn occupy_unrouted(&self, workflow: Json, steps: u32) -> String {
+        enqueue(&self.shared, workflow, None, None, steps).0
+    }
+
+    /// Ids of the prompts `POST /prompt` accepted, in order.
+    pub fn prompt_ids(&self) -> Vec<String> {
+        self.shared.queue.lock().unwrap().accepted.clone()
+    }
+
+    /// Client ids of every socket that connected, in order.
+    pub fn socket_clients(&self) -> Vec<String> {
+        self.shared.connected.lock().unwrap().clone()
+    }
+
+    /// Every `progress` frame written to a socket so far.
+    pub fn progress_sent(&self) -> Vec<SentProgress> {
+        self.shared.progress_sent.lock().unwrap().clone()
     }
 }
 
-/// Puts a checked workflow in the queue and wakes the executor.
-fn enqueue(shared: &Shared, prompt: Json, client_id: String) -> (String, u64) {
-    let mut queue = shared.queue.lock().unwrap();
-    queue.next_number += 1;
-    let number = queue.next_number;
-    // A UUID like ComfyUI's, but predictable.
-    let id = format!("c0f0{number:04x}-0000-4000-8000-{number:012x}");
-    let job = Job {
-        number: queue.next_number,
-        id: id.clone(),
-        prompt,
-        client_id,
+/// Puts a checked workflow in the queue under `id` (else a predictable UUID like
+/// ComfyUI's) and wakes the executor.
+fn enqueue(
+    shared: &Shared,
+    prompt: Json,
+    id: Option<String>,
+    client_id: Option<String>,
+    steps: u32,
+) -> (String, u64) {
+    let (id, number, remaining) = {
+        let mut queue = shared.queue.lock().unwrap();
+        queue.next_number += 1;
+        let number = queue.next_number;
+        let id = id.unwrap_or_else(|| format!("c0f0{number:04x}-0000-4000-8000-{number:012x}"));
+        let job = Job {
+            number,
+            id: id.clone(),
+            prompt,
+            client_id,
+            steps,
+        };
+        queue.pending.push_back(job);
+        (id, number, remaining(&queue))
     };
-    queue.pending.push_back(job);
     shared.work.notify_all();
+    broadcast_status(shared, remaining);
     (id, number)
+}
+
+/// Prompts queued or running.
+fn remaining(queue: &Queue) -> usize {
+    queue.pending.len() + usize::from(queue.running.is_some())
+}
+
+/// `status` to every socket.
+fn broadcast_status(shared: &Shared, remaining: usize) {
+    let status = json!({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": remaining}}}});
+    for socket in shared.sockets.lock().unwrap().values() {
+        let _ = socket.send(Frame::Text(status.clone()));
+    }
+}
+
+/// Whether `id` is a lowercase hyphenated UUID.
+fn is_uuid(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| {
+            g.chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        })
+}
+
+/// `GET /ws?clientId=X`: ComfyUI's WebSocket.
+async fn open_socket(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let sid = q
+        .get("clientId")
+        .cloned()
+        .unwrap_or_else(|| format!("anonymous-{}", shared.connected.lock().unwrap().len()));
+    upgrade.on_upgrade(move |socket| serve_socket(shared, sid, socket))
+}
+
+/// Registers the socket under its client id (replacing an older one), greets it with
+/// `status` and `sid`, and writes what the executor sends until either side closes.
+async fn serve_socket(shared: Arc<Shared>, sid: String, socket: WebSocket) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let remaining = remaining(&shared.queue.lock().unwrap());
+    let hello = json!({"type": "status", "data": {"status": {"exec_info": {"queue_remaining": remaining}}, "sid": sid}});
+    let _ = tx.send(Frame::Text(hello));
+    shared
+        .sockets
+        .lock()
+        .unwrap()
+        .insert(sid.clone(), tx.clone());
+    shared.connected.lock().unwrap().push(sid.clone());
+    let (mut sink, mut incoming) = socket.split();
+    let writer_shared = Arc::clone(&shared);
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            let message = match frame {
+                Frame::Text(json) => {
+                    if json["type"] == "progress" {
+                        let data = &json["data"];
+                        writer_shared
+                            .progress_sent
+                            .lock()
+                            .unwrap()
+                            .push(SentProgress {
+                                at: Instant::now(),
+                                prompt_id: data["prompt_id"]
+                                    .as_str()
+                                    .unwrap_or_default()
+                                    .to_owned(),
+                                value: data["value"].as_u64().unwrap_or(0),
+                                max: data["max"].as_u64().unwrap_or(0),
+                            });
+                    }
+                    Message::Text(json.to_string().into())
+                }
+                Frame::Binary(bytes) => Message::Binary(bytes.into()),
+            };
+            if sink.send(message).await.is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(Ok(message)) = incoming.next().await {
+        if matches!(message, Message::Close(_)) {
+            break;
+        }
+    }
+    writer.abort();
+    let mut sockets = shared.sockets.lock().unwrap();
+    if sockets.get(&sid).is_some_and(|open| open.same_channel(&tx)) {
+        sockets.remove(&sid);
+    }
+}
+
+/// Sends a prompt's event the way ComfyUI routes it: to the socket of the prompt's client
+/// id; without one, `lifecycle` events (sent with `add_message`, not broadcast) go nowhere
+/// and the others to every socket.
+fn emit(shared: &Shared, job: &Job, frame: Frame, lifecycle: bool) {
+    let sockets = shared.sockets.lock().unwrap();
+    match &job.client_id {
+        Some(client) => {
+            if let Some(socket) = sockets.get(client) {
+                let _ = socket.send(frame);
+            }
+        }
+        None if lifecycle => {}
+        None => {
+            let mut frame = Some(frame);
+            let all: Vec<_> = sockets.values().collect();
+            for (i, socket) in all.iter().enumerate() {
+                let copy = if i + 1 == all.len() {
+                    frame.take()
+                } else {
+                    frame.as_ref().map(Frame::duplicate)
+                };
+                if let Some(copy) = copy {
+                    let _ = socket.send(copy);
+                }
+            }
+        }
+    }
+}
+
+impl Frame {
+    fn duplicate(&self) -> Frame {
+        match self {
+            Frame::Text(json) => Frame::Text(json.clone()),
+            Frame::Binary(bytes) => Frame::Binary(bytes.clone()),
+        }
+    }
+}
+
+/// A text event `{"type": kind, "data": data}`.
+fn event(kind: &str, data: Json) -> Frame {
+    Frame::Text(json!({"type": kind, "data": data}))
+}
+
+/// Milliseconds since the Unix epoch, as ComfyUI stamps events.
+fn timestamp() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// 503 for everything in [`Fault::Refuse`] mode.
@@ -375,14 +622,44 @@ async fn post_prompt(State(shared): State<Arc<Shared>>, body: axum::body::Bytes)
     if let Err(answer) = checked {
         return (StatusCode::BAD_REQUEST, axum::Json(answer)).into_response();
     }
-    let client_id = body["client_id"].as_str().unwrap_or_default().to_owned();
-    let (id, number) = enqueue(&shared, prompt, client_id);
+    let chosen = match body.get("prompt_id") {
+        None | Some(Json::Null) => None,
+        Some(id) => match id.as_str().filter(|id| is_uuid(id)) {
+            Some(id) => Some(id.to_owned()),
+            None => {
+                let answer = json!({"error": {"type": "invalid_prompt_id",
+                    "message": "Invalid prompt_id", "details": format!("{id} is not a UUID"),
+                    "extra_info": {}}, "node_errors": {}});
+                return (StatusCode::BAD_REQUEST, axum::Json(answer)).into_response();
+            }
+        },
+    };
+    let client_id = body["client_id"].as_str().map(str::to_owned);
+    let steps = shared.options.steps;
+    let (id, number) = enqueue(&shared, prompt, chosen, client_id, steps);
+    shared.queue.lock().unwrap().accepted.push(id.clone());
     axum::Json(json!({"prompt_id": id, "number": number, "node_errors": {}})).into_response()
 }
 
 /// `[number, prompt_id, prompt, extra_data, outputs_to_execute]`.
 fn queue_entry(job: &Job) -> Json {
-    json!([job.number, job.id, job.prompt, {"client_id": job.client_id}, ["9"]])
+    json!([job.number, job.id, job.prompt, {"client_id": job.client_id}, output_ids(&job.prompt)])
+}
+
+/// Ids of the output nodes of a workflow.
+fn output_ids(prompt: &Json) -> Vec<String> {
+    prompt
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, node)| {
+            node["class_type"]
+                .as_str()
+                .and_then(node_class)
+                .is_some_and(|(_, output)| output)
+        })
+        .map(|(id, _)| id.clone())
+        .collect()
 }
 
 async fn get_queue(State(shared): State<Arc<Shared>>) -> axum::Json<Json> {
@@ -502,7 +779,8 @@ async fn system_stats() -> axum::Json<Json> {
     }))
 }
 
-/// The executor: one prompt at a time, in queue order.
+/// The executor: one prompt at a time, in queue order. The history is stored before the
+/// final `executing` with `node: null`, as ComfyUI does.
 fn execute_forever(shared: &Shared) {
     loop {
         let job = {
@@ -520,67 +798,275 @@ fn execute_forever(shared: &Shared) {
                 queue = shared.work.wait(queue).unwrap();
             }
         };
-        let entry = run_job(shared, &job);
-        let Some(entry) = entry else {
+        let Some(entry) = run_job(shared, &job) else {
             // Died mid-job: the server is gone and nothing more happens.
             return;
         };
-        let mut queue = shared.queue.lock().unwrap();
-        queue.running = None;
-        queue.history.insert(job.id.clone(), entry);
+        let remaining = {
+            let mut queue = shared.queue.lock().unwrap();
+            queue.running = None;
+            queue.history.insert(job.id.clone(), entry);
+            remaining(&queue)
+        };
+        emit(
+            shared,
+            &job,
+            event("executing", json!({"node": null, "prompt_id": job.id})),
+            false,
+        );
+        broadcast_status(shared, remaining);
     }
 }
 
-/// Runs one job; `None` when the fake died during it.
-fn run_job(shared: &Shared, job: &Job) -> Option<Json> {
-    let options = shared.options;
-    let messages = |extra: Vec<Json>| {
-        let mut all = vec![json!(["execution_start", {"prompt_id": job.id}])];
-        all.extend(extra);
-        all
+/// The node ids of a workflow in an order that runs every node after the nodes it links
+/// to (numeric ids in numeric order where the links allow).
+fn execution_order(prompt: &Json) -> Vec<String> {
+    let nodes = prompt.as_object().cloned().unwrap_or_default();
+    let sources = |id: &str| -> Vec<String> {
+        nodes[id]["inputs"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, value)| value.as_array()?.first()?.as_str().map(str::to_owned))
+            .filter(|source| nodes.contains_key(source))
+            .collect()
     };
-    for step in 0..options.steps {
-        std::thread::sleep(options.step);
-        if shared.queue.lock().unwrap().interrupt {
-            return Some(
-                json!({"prompt": queue_entry(job), "outputs": {}, "status": {
-                "status_str": "error", "completed": false, "messages": messages(vec![
-                    json!(["execution_interrupted", {"prompt_id": job.id, "node_id": "3",
-                           "node_type": "KSampler", "executed": []}])])}}),
-            );
-        }
-        if step == options.steps / 2 {
-            match options.fault {
-                Fault::DieMidJob => {
-                    shared.killer.kill();
-                    return None;
-                }
-                Fault::ExecutionError => {
-                    return Some(
-                        json!({"prompt": queue_entry(job), "outputs": {}, "status": {
-                        "status_str": "error", "completed": false, "messages": messages(vec![
-                            json!(["execution_error", {"prompt_id": job.id, "node_id": "3",
-                                "node_type": "KSampler", "executed": ["4", "6", "7", "5"],
-                                "exception_message": "CUDA out of memory. Tried to allocate 2.50 GiB",
-                                "exception_type": "torch.OutOfMemoryError", "traceback": [],
-                                "current_inputs": {}, "current_outputs": {}}])])}}),
-                    );
-                }
-                Fault::None | Fault::Refuse => {}
-            }
+    let mut ids: Vec<String> = nodes.keys().cloned().collect();
+    ids.sort_by_key(|id| (id.parse::<u64>().unwrap_or(u64::MAX), id.clone()));
+    let mut order = Vec::new();
+    let mut done = BTreeSet::new();
+    while order.len() < ids.len() {
+        let next = ids
+            .iter()
+            .find(|id| !done.contains(*id) && sources(id).iter().all(|s| done.contains(s)))
+            .or_else(|| ids.iter().find(|id| !done.contains(*id)))
+            .cloned()
+            .expect("a node is left");
+        done.insert(next.clone());
+        order.push(next);
+    }
+    order
+}
+
+/// The nodes ComfyUI would reuse from the previous prompt: same id, same class and inputs,
+/// and every node they link to reused too.
+fn cached_nodes(previous: Option<&Json>, prompt: &Json, order: &[String]) -> BTreeSet<String> {
+    let mut cached = BTreeSet::new();
+    let Some(previous) = previous else {
+        return cached;
+    };
+    for id in order {
+        let node = &prompt[id.as_str()];
+        let links_cached = node["inputs"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, value)| value.as_array()?.first()?.as_str())
+            .all(|source| cached.contains(source));
+        let strip = |n: &Json| json!({"class_type": n["class_type"], "inputs": n["inputs"]});
+        if links_cached
+            && previous
+                .get(id)
+                .is_some_and(|old| strip(old) == strip(node))
+        {
+            cached.insert(id.clone());
         }
     }
-    let outputs = save_outputs(shared, job);
-    Some(
-        json!({"prompt": queue_entry(job), "outputs": outputs, "status": {
-        "status_str": "success", "completed": true,
-        "messages": messages(vec![json!(["execution_success", {"prompt_id": job.id}])])}}),
+    cached
+}
+
+/// `progress_state`: every node's state so far.
+fn progress_state(job: &Job, states: &BTreeMap<String, (u64, u64, &'static str)>) -> Frame {
+    let nodes: serde_json::Map<String, Json> = states
+        .iter()
+        .map(|(id, (value, max, state))| {
+            (
+                id.clone(),
+                json!({"value": value, "max": max, "state": state, "node_id": id,
+                "prompt_id": job.id, "display_node_id": id, "parent_node_id": null,
+                "real_node_id": id}),
+            )
+        })
+        .collect();
+    event(
+        "progress_state",
+        json!({"prompt_id": job.id, "nodes": nodes}),
     )
 }
 
-/// "Generates" the images of every SaveImage / PreviewImage node: for each, a PNG per batch
+/// A history entry that failed with `message`, the events of the run before it included.
+fn failed_entry(job: &Job, mut messages: Vec<Json>, message: Json) -> Json {
+    messages.push(message);
+    json!({"prompt": queue_entry(job), "outputs": {}, "status": {
+        "status_str": "error", "completed": false, "messages": messages}})
+}
+
+/// Runs one job node by node, sending its events; its history entry, or `None` when the
+/// fake died during it.
+fn run_job(shared: &Shared, job: &Job) -> Option<Json> {
+    let options = shared.options;
+    let order = execution_order(&job.prompt);
+    let previous = shared.queue.lock().unwrap().last_prompt.clone();
+    let cached = cached_nodes(previous.as_ref(), &job.prompt, &order);
+    let start = json!({"prompt_id": job.id, "timestamp": timestamp()});
+    let cached_event = json!({"nodes": cached, "prompt_id": job.id, "timestamp": timestamp()});
+    emit(shared, job, event("execution_start", start.clone()), true);
+    emit(
+        shared,
+        job,
+        event("execution_cached", cached_event.clone()),
+        true,
+    );
+    let mut messages = vec![
+        json!(["execution_start", start]),
+        json!(["execution_cached", cached_event]),
+    ];
+    let mut states: BTreeMap<String, (u64, u64, &'static str)> = BTreeMap::new();
+    let mut executed: Vec<String> = Vec::new();
+    let mut outputs = serde_json::Map::new();
+    for id in &order {
+        let class = job.prompt[id.as_str()]["class_type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let is_output = node_class(&class).is_some_and(|(_, output)| output);
+        if cached.contains(id) {
+            if is_output {
+                let old = shared.queue.lock().unwrap().node_outputs.get(id).cloned();
+                if let Some(old) = old {
+                    emit(
+                        shared,
+                        job,
+                        event(
+                            "executed",
+                            json!({"node": id, "display_node": id,
+                        "output": old, "prompt_id": job.id}),
+                        ),
+                        false,
+                    );
+                    outputs.insert(id.clone(), old);
+                }
+            }
+            continue;
+        }
+        emit(
+            shared,
+            job,
+            event(
+                "executing",
+                json!({"node": id, "display_node": id, "prompt_id": job.id}),
+            ),
+            false,
+        );
+        states.insert(id.clone(), (0, 1, "running"));
+        emit(shared, job, progress_state(job, &states), false);
+        if class == "KSampler" {
+            let max = u64::from(job.steps);
+            let mut last_sent: Option<Instant> = None;
+            for step in 1..=max {
+                std::thread::sleep(options.step);
+                if shared.queue.lock().unwrap().interrupt {
+                    let data = json!({"prompt_id": job.id, "node_id": id, "node_type": class,
+                        "executed": executed, "timestamp": timestamp()});
+                    // execution_interrupted is broadcast when the prompt has no client id.
+                    emit(
+                        shared,
+                        job,
+                        event("execution_interrupted", data.clone()),
+                        false,
+                    );
+                    return Some(failed_entry(
+                        job,
+                        messages,
+                        json!(["execution_interrupted", data]),
+                    ));
+                }
+                if step == max / 2 {
+                    match options.fault {
+                        Fault::DieMidJob => {
+                            shared.killer.kill();
+                            return None;
+                        }
+                        Fault::ExecutionError => {
+                            let data = json!({"prompt_id": job.id, "node_id": id,
+                                "node_type": class, "executed": executed,
+                                "exception_message": "CUDA out of memory. Tried to allocate 2.50 GiB",
+                                "exception_type": "torch.OutOfMemoryError", "traceback": [],
+                                "current_inputs": {}, "current_outputs": {},
+                                "timestamp": timestamp()});
+                            emit(shared, job, event("execution_error", data.clone()), true);
+                            return Some(failed_entry(
+                                job,
+                                messages,
+                                json!(["execution_error", data]),
+                            ));
+                        }
+                        Fault::None | Fault::Refuse => {}
+                    }
+                }
+                let due = last_sent.is_none_or(|at| at.elapsed() >= options.throttle);
+                if step == 1 || step == max || due {
+                    last_sent = Some(Instant::now());
+                    emit(
+                        shared,
+                        job,
+                        event(
+                            "progress",
+                            json!({"value": step, "max": max,
+                        "prompt_id": job.id, "node": id}),
+                        ),
+                        false,
+                    );
+                    let mut preview = vec![0, 0, 0, 1, 0, 0, 0, 2];
+                    preview.extend(png_bytes(16, 16, step));
+                    emit(shared, job, Frame::Binary(preview), false);
+                }
+                states.insert(id.clone(), (step, max, "running"));
+                emit(shared, job, progress_state(job, &states), false);
+            }
+        }
+        if is_output {
+            let output = save_outputs(shared, job, id);
+            emit(
+                shared,
+                job,
+                event(
+                    "executed",
+                    json!({"node": id, "display_node": id,
+                "output": output, "prompt_id": job.id}),
+                ),
+                false,
+            );
+            shared
+                .queue
+                .lock()
+                .unwrap()
+                .node_outputs
+                .insert(id.clone(), output.clone());
+            outputs.insert(id.clone(), output);
+        }
+        states.insert(id.clone(), (1, 1, "finished"));
+        executed.push(id.clone());
+    }
+    emit(shared, job, progress_state(job, &states), false);
+    let success = json!({"prompt_id": job.id, "timestamp": timestamp()});
+    emit(
+        shared,
+        job,
+        event("execution_success", success.clone()),
+        true,
+    );
+    messages.push(json!(["execution_success", success]));
+    shared.queue.lock().unwrap().last_prompt = Some(job.prompt.clone());
+    Some(
+        json!({"prompt": queue_entry(job), "outputs": outputs, "status": {
+        "status_str": "success", "completed": true, "messages": messages}}),
+    )
+}
+
+/// "Generates" the images of output node `id` (SaveImage / PreviewImage): a PNG per batch
 /// item made from the KSampler seed (+ index) at the empty latent's size.
-fn save_outputs(shared: &Shared, job: &Job) -> Json {
+fn save_outputs(shared: &Shared, job: &Job, id: &str) -> Json {
     let nodes = job.prompt.as_object().cloned().unwrap_or_default();
     let find = |class: &str| nodes.values().find(|n| n["class_type"] == class);
     let sampler = find("KSampler");
@@ -592,34 +1078,30 @@ fn save_outputs(shared: &Shared, job: &Job) -> Json {
     let batch = latent
         .and_then(|l| l["inputs"]["batch_size"].as_u64())
         .unwrap_or(1);
-    let mut outputs = serde_json::Map::new();
+    let node = &nodes[id];
+    let (folder, prefix) = match node["class_type"].as_str() {
+        Some("SaveImage") => (
+            "output",
+            node["inputs"]["filename_prefix"]
+                .as_str()
+                .unwrap_or("ComfyUI")
+                .to_owned(),
+        ),
+        _ => ("temp", "ComfyUI_temp".to_owned()),
+    };
     let mut queue = shared.queue.lock().unwrap();
     let mut counter = queue.files.len();
-    for (id, node) in &nodes {
-        let (folder, prefix) = match node["class_type"].as_str() {
-            Some("SaveImage") => (
-                "output",
-                node["inputs"]["filename_prefix"]
-                    .as_str()
-                    .unwrap_or("ComfyUI")
-                    .to_owned(),
-            ),
-            Some("PreviewImage") => ("temp", "ComfyUI_temp".to_owned()),
-            _ => continue,
-        };
-        let mut images = Vec::new();
-        for i in 0..batch {
-            counter += 1;
-            let filename = format!("{prefix}_{counter:05}_.png");
-            let bytes = png_bytes(size("width"), size("height"), seed + i);
-            queue
-                .files
-                .insert((folder.into(), String::new(), filename.clone()), bytes);
-            images.push(json!({"filename": filename, "subfolder": "", "type": folder}));
-        }
-        outputs.insert(id.clone(), json!({"images": images}));
+    let mut images = Vec::new();
+    for i in 0..batch {
+        counter += 1;
+        let filename = format!("{prefix}_{counter:05}_.png");
+        let bytes = png_bytes(size("width"), size("height"), seed + i);
+        queue
+            .files
+            .insert((folder.into(), String::new(), filename.clone()), bytes);
+        images.push(json!({"filename": filename, "subfolder": "", "type": folder}));
     }
-    Json::Object(outputs)
+    json!({"images": images})
 }
 
 /// The default text-to-image workflow, as ComfyUI's "Save (API Format)" writes it.

@@ -7,12 +7,11 @@
 //! * `POST {prefix}/upload` (multipart field `files`) stores the files and answers their
 //!   server paths as a JSON array.
 //! * `POST {prefix}/call/{api_name}` answers `{"event_id": …}`; an unknown name is 404.
-//! * `GET {prefix}/call/{api_name}/{event_id}` waits the job's delay and answers a
-//!   `text/event-stream` body: `heartbeat`, `generating`, then `complete` with a Video output
-//!   (`{"video": FileData, "subtitles": null}`) and a status text, or `error` with a message.
-//!   Gradio writes these events as they happen; this fake writes them in one body once the
-//!   job is over (the plugin reads whole bodies anyway, since the host's fetch returns whole
-//!   responses), so a stream is never seen half-way here.
+//! * `GET {prefix}/call/{api_name}/{event_id}` answers a `text/event-stream` written as the
+//!   job runs, as Gradio writes it: `heartbeat` at once, then `generating` events spread over
+//!   the job's delay, each with the outputs so far (`[null, "Denoising: step 10/30"]`), then
+//!   `complete` with a Video output (`{"video": FileData, "subtitles": null}`) and a status
+//!   text, or `error` with a message.
 //! * The job checks its `data` as Gradio's components would: the number of values, the
 //!   resolution against the dropdown's choices, the start frame against the uploads (and
 //!   that it decodes as an image); a mistake is an `error` event.
@@ -68,6 +67,8 @@ pub struct Options {
     pub prefix: &'static str,
     /// How long a job takes.
     pub delay: Duration,
+    /// How many `generating` events a job sends, evenly spread over its delay.
+    pub updates: u32,
     /// What goes wrong.
     pub fault: Fault,
 }
@@ -77,6 +78,7 @@ impl Default for Options {
         Options {
             prefix: MODERN,
             delay: Duration::from_millis(300),
+            updates: 3,
             fault: Fault::None,
         }
     }
@@ -445,7 +447,7 @@ fn event(name: &str, data: &Json) -> String {
     format!("event: {name}\ndata: {data}\n\n")
 }
 
-/// `GET /call/{api_name}/{event_id}`: runs the job and answers its event stream.
+/// `GET /call/{api_name}/{event_id}`: runs the job, writing its event stream as it goes.
 async fn stream(shared: &Arc<Shared>, api_name: &str, event_id: &str) -> Response {
     let job = shared
         .memory
@@ -461,34 +463,53 @@ async fn stream(shared: &Arc<Shared>, api_name: &str, event_id: &str) -> Respons
             json!({"detail": "Session not found."}),
         );
     };
-    tokio::time::sleep(shared.options.delay).await;
-    let mut body = event("heartbeat", &Json::Null);
-    body += &event("generating", &json!([null, "Denoising: step 1"]));
-    match shared.options.fault {
-        Fault::DieMidJob => {
-            // The process dies right after the stream ends: later requests find no server.
-            let killer = shared.killer.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                killer.kill();
-            });
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        let options = shared.options;
+        let pause = options.delay / (options.updates + 1);
+        let steps = job.data[index_of("num_inference_steps")]
+            .as_u64()
+            .unwrap_or(30);
+        let _ = tx.send(event("heartbeat", &Json::Null));
+        for update in 1..=options.updates.max(1) {
+            tokio::time::sleep(pause).await;
+            let step = steps * u64::from(update) / u64::from(options.updates.max(1));
+            let status = format!("Denoising: step {step}/{steps}");
+            let _ = tx.send(event("generating", &json!([null, status])));
+            if options.fault == Fault::DieMidJob {
+                // The process dies right after the stream ends: later requests find no server.
+                let killer = shared.killer.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    killer.kill();
+                });
+                return;
+            }
         }
-        Fault::ErrorEvent => {
-            body += &event(
+        tokio::time::sleep(pause).await;
+        let last = match options.fault {
+            Fault::ErrorEvent => event(
                 "error",
                 &json!(
                     "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 23.65 GiB total capacity)"
                 ),
-            );
-        }
-        Fault::None | Fault::QueueFull => match generate(shared, &job.data) {
-            Ok(outputs) => body += &event("complete", &outputs),
-            Err(message) => body += &event("error", &json!(message)),
-        },
-    }
+            ),
+            _ => match generate(&shared, &job.data) {
+                Ok(outputs) => event("complete", &outputs),
+                Err(message) => event("error", &json!(message)),
+            },
+        };
+        let _ = tx.send(last);
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|text| (Ok::<_, std::convert::Infallible>(text), rx))
+    });
     (
         [(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")],
-        body,
+        axum::body::Body::from_stream(body),
     )
         .into_response()
 }

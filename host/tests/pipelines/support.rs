@@ -320,3 +320,73 @@ pub fn eventually(seconds: f64, mut condition: impl FnMut() -> bool) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// What a command printed, with the moment each stderr line arrived and when it exited.
+pub struct Watched {
+    /// Exit status, stdout and stderr, as [`Command::output`] gives them.
+    pub output: Output,
+    /// Every stderr line with the moment it was read.
+    pub lines: Vec<(std::time::Instant, String)>,
+    /// When the process had exited.
+    pub ended: std::time::Instant,
+}
+
+impl Watched {
+    /// When the first stderr line containing `text` arrived.
+    pub fn first(&self, text: &str) -> Option<std::time::Instant> {
+        self.lines
+            .iter()
+            .find(|(_, line)| line.contains(text))
+            .map(|(at, _)| *at)
+    }
+
+    /// The stderr lines containing `text`.
+    pub fn matching(&self, text: &str) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter(|(_, line)| line.contains(text))
+            .map(|(_, line)| line.as_str())
+            .collect()
+    }
+}
+
+/// Runs `command` to the end, reading its stderr line by line as it is written.
+pub fn run_watched(command: &mut Command) -> Watched {
+    use std::io::{BufRead, Read};
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mdc starts");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stdout.read_to_end(&mut bytes).expect("stdout is readable");
+        bytes
+    });
+    let err_reader = std::thread::spawn(move || {
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .map(|line| (std::time::Instant::now(), line))
+            .collect::<Vec<_>>()
+    });
+    let status = child.wait().expect("mdc ends");
+    let ended = std::time::Instant::now();
+    let lines = err_reader.join().expect("stderr reader");
+    let stderr = lines
+        .iter()
+        .map(|(_, line)| format!("{line}\n"))
+        .collect::<String>()
+        .into_bytes();
+    Watched {
+        output: Output {
+            status,
+            stdout: out_reader.join().expect("stdout reader"),
+            stderr,
+        },
+        lines,
+        ended,
+    }
+}

@@ -5,7 +5,7 @@ use serde_json::{Value as Json, json};
 use crate::fake_gradio::{FakeGradio, Fault, Options, fake_video, index_of};
 use crate::support::{
     assert_failure, assert_success, asset_bytes, output_values, outputs_json, plugin_path,
-    png_bytes, printed, run_command, run_plugin, validate_plugin,
+    png_bytes, printed, run_command, run_plugin, run_watched, validate_plugin,
 };
 
 const PROMPT: &str = "A lighthouse in a storm";
@@ -374,5 +374,64 @@ fn wan2gp_serves_a_shot_pipeline_through_the_shared_dispatch() {
         printed(&output).contains(&format!("from Wan2GP at {}", fake.url())),
         "{}",
         printed(&output)
+    );
+}
+
+#[test]
+fn wan2gp_stages_appear_while_the_job_runs() {
+    let fake = FakeGradio::with(Options {
+        delay: std::time::Duration::from_millis(1600),
+        updates: 3,
+        ..Options::default()
+    });
+    let out = tempfile::tempdir().unwrap();
+    let mut command = run_command(
+        &plugin_path("wan2gp"),
+        &params(&fake),
+        &json!({}),
+        "standard",
+        &[fake.url()],
+        out.path(),
+    );
+    let run = run_watched(command.args(["--seed", "42"]));
+    assert_success(&run.output);
+    let stage = |text: &str| {
+        run.first(text)
+            .unwrap_or_else(|| panic!("no {text:?} in {:?}", run.lines))
+    };
+    let first = stage("generating on Wan2GP: Denoising: step 10/30");
+    let second = stage("generating on Wan2GP: Denoising: step 20/30");
+    let third = stage("generating on Wan2GP: Denoising: step 30/30");
+    let download = stage("downloading the video");
+    assert!(
+        second.duration_since(first) >= std::time::Duration::from_millis(250)
+            && third.duration_since(second) >= std::time::Duration::from_millis(250),
+        "each stage was shown when it happened: {:?}",
+        run.lines
+    );
+    assert!(download > third);
+    assert!(
+        run.matching("generating on Wan2GP (0 s)").len() == 1,
+        "the heartbeat: {:?}",
+        run.lines
+    );
+    let percent = |line: &str| -> u32 {
+        line.trim()
+            .split('%')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let steps: Vec<u32> = run
+        .matching("Denoising")
+        .iter()
+        .map(|l| percent(l))
+        .collect();
+    assert_eq!(
+        steps,
+        [37, 63, 90],
+        "steps move the fraction from 10 % to 90 %"
     );
 }

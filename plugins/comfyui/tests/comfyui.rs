@@ -157,7 +157,7 @@ fn execute_injects_uploads_and_returns_every_output() {
     assert!(
         host.logs()
             .iter()
-            .any(|(_, line)| line.contains("WebSocket could not be opened")),
+            .any(|(_, line)| line.contains("could not be opened")),
         "the fallback to polling is said once: {:?}",
         host.logs()
     );

@@ -91,8 +91,8 @@ pub fn connect(server: &ComfyUi, client_id: &str) -> Option<WebSocket> {
         Ok(socket) => Some(socket),
         Err(err) => {
             host::info(&format!(
-                "{}'s WebSocket could not be opened ({}); following the prompt by polling, \
-                 without step progress",
+                "the WebSocket of {} could not be opened ({}); following the prompt by \
+                 polling, without step progress",
                 server.name(),
                 NetError::from(err).short()
             ));
