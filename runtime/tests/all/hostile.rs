@@ -423,8 +423,9 @@ async fn re_reading_a_large_asset_is_charged_and_stopped_at_the_cpu_budget() {
     // one 5 ms tick at most, and a hundred reads would fit.
     let reads = recorder.asset_reads.load(Ordering::Relaxed);
     assert!((1..=10).contains(&reads), "{reads} reads");
+    // A read takes 0.2–0.6 s in a debug build on a busy machine: bounded, not fast.
     assert!(
-        elapsed < Duration::from_secs(5),
+        elapsed < Duration::from_secs(15),
         "stopped after {elapsed:?}"
     );
 }
