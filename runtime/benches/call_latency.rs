@@ -177,8 +177,9 @@ fn main() {
     })
     .unwrap();
     let load = |name: &str| {
-        let bytes = component(name)
-            .unwrap_or_else(|| panic!("guest {name} is not built: run `cargo xtask build-plugins`"));
+        let bytes = component(name).unwrap_or_else(|| {
+            panic!("guest {name} is not built: run `cargo xtask build-plugins`")
+        });
         caller
             .block_on(engine.load(name, &bytes))
             .unwrap_or_else(|err| panic!("load {name}: {err}"))
@@ -196,7 +197,9 @@ fn main() {
         big: vec![0x42; BIG_ASSET_BYTES],
     }));
 
-    println!("{cores} cores; {count} runaways in each runaway scenario; one request every 10 ms after the last answer");
+    println!(
+        "{cores} cores; {count} runaways in each runaway scenario; one request every 10 ms after the last answer"
+    );
     println!();
     println!("| measure | n | p50 | p95 | p99 |");
     println!("|---|---|---|---|---|");
@@ -213,11 +216,8 @@ fn main() {
             .collect();
         row("echo execute, alone, back to back", samples);
     }
-    let mut scenarios: Vec<(String, Option<Runaways>, usize)> = vec![(
-        "alone".to_string(),
-        None,
-        300 * scale,
-    )];
+    let mut scenarios: Vec<(String, Option<Runaways>, usize)> =
+        vec![("alone".to_string(), None, 300 * scale)];
     scenarios.push((
         format!("beside {count} CPU runaways"),
         Some(Runaways {
@@ -248,7 +248,10 @@ fn main() {
             caller.block_on(measure(&echo, &context, runaways.as_ref(), *samples));
         row(&format!("echo execute, {name}: latency"), latencies);
         if runaways.is_some() {
-            row(&format!("echo execute, {name}: wake-up of the caller's task"), wakes);
+            row(
+                &format!("echo execute, {name}: wake-up of the caller's task"),
+                wakes,
+            );
         }
     }
 }

@@ -257,19 +257,55 @@ fn main() {
     if !selected("idle instances") {
         return;
     }
-    let count = 1000;
+    idle_instances(&runtime, &plugin, "on-demand allocator", 1000);
+    // The default engine: its pool's slots are its real capacity.
+    let capacity = PoolingConfig::default().total_instances as usize;
+    let kept = idle_instances(
+        &runtime,
+        &pooled,
+        "pooling allocator (the default)",
+        capacity,
+    );
+    let refused = runtime.block_on(pooled.instantiate()).err();
+    println!(
+        "one more instance beside those {capacity}: {}",
+        match &refused {
+            Some(err) => format!("refused ({err})"),
+            None => "accepted".to_string(),
+        }
+    );
+    drop(kept);
+}
+
+/// Keeps `count` idle echo instances live and prints the memory they add; returns them.
+fn idle_instances(
+    runtime: &tokio::runtime::Runtime,
+    plugin: &mdc_runtime::plugin::Plugin,
+    allocator: &str,
+    count: usize,
+) -> Vec<mdc_runtime::plugin::LiveInstance> {
     let before = rss_bytes();
-    let instances: Vec<_> = (0..count)
-        .map(|_| runtime.block_on(plugin.instantiate()).unwrap())
-        .collect();
+    let mut instances = Vec::with_capacity(count);
+    for _ in 0..count {
+        match runtime.block_on(plugin.instantiate()) {
+            Ok(instance) => instances.push(instance),
+            Err(err) => {
+                println!(
+                    "\n{allocator}: instance {} of {count} refused: {err}",
+                    instances.len() + 1
+                );
+                break;
+            }
+        }
+    }
+    let count = instances.len();
     let after = rss_bytes();
     let per_instance = (after.saturating_sub(before)) / count;
     let linear = instances[0].memory_bytes();
-    drop(instances);
     println!();
     println!(
-        "idle instances: {count} live echo instances add {:.1} MiB RSS ({:.1} KiB each, linear memory {} KiB reserved \
-         per instance); ≈ {} instances fit in 1 GiB (target: 1,000 in < 1 GiB)",
+        "idle instances, {allocator}: {count} live echo instances add {:.1} MiB RSS ({:.1} KiB \
+         each, linear memory {} KiB reserved per instance); ≈ {} instances fit in 1 GiB",
         (after.saturating_sub(before)) as f64 / (1024.0 * 1024.0),
         per_instance as f64 / 1024.0,
         linear / 1024,
@@ -279,4 +315,5 @@ fn main() {
             (1usize << 30) / per_instance
         },
     );
+    instances
 }

@@ -219,7 +219,10 @@ mod imp {
         socket.send(message)
     }
 
-    pub(super) fn receive(socket: &Socket, timeout_ms: u32) -> Result<live::SocketEvent, HttpError> {
+    pub(super) fn receive(
+        socket: &Socket,
+        timeout_ms: u32,
+    ) -> Result<live::SocketEvent, HttpError> {
         socket.receive(timeout_ms)
     }
 

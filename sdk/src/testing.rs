@@ -222,6 +222,13 @@ impl State {
     }
 }
 
+/// Registers `handler` for `origin`, replacing the one registered before.
+fn register<H>(handlers: &mut Vec<(String, H)>, origin: &str, handler: H) {
+    let key = origin_of(origin).unwrap_or_else(|| origin.trim().to_ascii_lowercase());
+    handlers.retain(|(o, _)| *o != key);
+    handlers.push((key, handler));
+}
+
 /// The origin (`scheme://host[:port]`, lower case, default port dropped) of an
 /// absolute URL.
 fn origin_of(url: &str) -> Option<String> {
@@ -438,12 +445,11 @@ impl TestHost {
     where
         F: Fn(&HttpRequest) -> Result<HttpResponse, HttpError> + 'static,
     {
-        let key = origin_of(origin).unwrap_or_else(|| origin.trim().to_ascii_lowercase());
-        {
-            let mut s = self.state.borrow_mut();
-            s.handlers.retain(|(o, _)| *o != key);
-            s.handlers.push((key, Rc::new(handler)));
-        }
+        register(
+            &mut self.state.borrow_mut().handlers,
+            origin,
+            Rc::new(handler),
+        );
         self
     }
 

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mdc_runtime::plugin::types::{HttpError, HttpRequest, HttpResponse, SocketRequest};
 use mdc_runtime::plugin::BodyStream;
+use mdc_runtime::plugin::types::{HttpError, HttpRequest, HttpResponse, SocketRequest};
 
 /// The environment variable naming a PEM file of extra root certificates to trust (a
 /// studio's private CA), besides the system's.

@@ -34,8 +34,9 @@ pub async fn connect(
     max_message: usize,
     default_timeout: Duration,
 ) -> Result<Socket, HttpError> {
-    let url = Url::parse(&request.url)
-        .map_err(|err| HttpError::InvalidRequest(format!("{:?} is not a URL: {err}", request.url)))?;
+    let url = Url::parse(&request.url).map_err(|err| {
+        HttpError::InvalidRequest(format!("{:?} is not a URL: {err}", request.url))
+    })?;
     let secure = match url.scheme() {
         "ws" => false,
         "wss" => true,
@@ -50,7 +51,9 @@ pub async fn connect(
         .host_str()
         .ok_or_else(|| HttpError::InvalidRequest(format!("{:?} names no host", request.url)))?
         .to_string();
-    let port = url.port_or_known_default().unwrap_or(if secure { 443 } else { 80 });
+    let port = url
+        .port_or_known_default()
+        .unwrap_or(if secure { 443 } else { 80 });
     let extra = rules::check_headers(&request.headers)?;
     let timeout = match request.timeout_ms {
         0 => default_timeout,
@@ -59,11 +62,14 @@ pub async fn connect(
     let handshake = async {
         let tcp = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
             .await
-            .map_err(|err| HttpError::Unreachable(format!("cannot connect to {host}:{port}: {err}")))?;
+            .map_err(|err| {
+                HttpError::Unreachable(format!("cannot connect to {host}:{port}: {err}"))
+            })?;
         let _ = tcp.set_nodelay(true);
         let connection: Box<dyn Connection> = if secure {
-            let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())
-                .map_err(|err| HttpError::InvalidRequest(format!("{host:?}: {err}")))?;
+            let name =
+                rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_string())
+                    .map_err(|err| HttpError::InvalidRequest(format!("{host:?}: {err}")))?;
             let tls = tokio_rustls::TlsConnector::from(tls)
                 .connect(name, tcp)
                 .await
@@ -102,7 +108,10 @@ impl SocketStream for Socket {
             SocketMessage::Text(text) => Message::Text(text.into()),
             SocketMessage::Binary(bytes) => Message::Binary(bytes.into()),
         };
-        self.stream.send(message).await.map_err(|err| classify(&err))
+        self.stream
+            .send(message)
+            .await
+            .map_err(|err| classify(&err))
     }
 
     async fn receive(&mut self) -> Result<Result<SocketMessage, Option<String>>, HttpError> {

@@ -31,11 +31,12 @@ pub struct LoadPolicy {
 }
 
 impl Default for LoadPolicy {
-    /// 30 s per component (a cold compile of the largest first-party node takes a few
-    /// seconds on a small machine), first-party node types win.
+    /// 60 s per component (a cold compile of the largest first-party node takes a few
+    /// seconds on a quiet small machine, and all components compile at once, sharing its
+    /// cores), first-party node types win.
     fn default() -> LoadPolicy {
         LoadPolicy {
-            load_timeout: Duration::from_secs(30),
+            load_timeout: Duration::from_secs(60),
             allow_override: false,
         }
     }

@@ -86,7 +86,9 @@ impl Node for ComfyUiNode {
                  nodes in order.\n\
                  * **Expose** other inputs by name (`{\"Steps\": \"3.inputs.steps\"}`) and \
                  set them in **Values** (`{\"Steps\": 30}`).\n\n\
-                 Progress shows the queue position, then an estimate from the elapsed time.",
+                 Progress follows ComfyUI's WebSocket: the queue position, the node running, \
+                 each sampler step (`step 12/30 on KSampler`) and its preview images; a \
+                 server without WebSockets is polled, with an estimate from the elapsed time.",
             )
             .input(Port::one("prompt", "Prompt", "text").help("Wins over the prompt parameter."))
             .input(

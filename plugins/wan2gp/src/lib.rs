@@ -142,8 +142,9 @@ impl Node for Wan2gp {
                  first frame (image-to-video).\n\
                  * The **API name** and **parameter order** come from the API tab of your \
                  Wan2GP version; by default the node reads the parameters from the server.\n\n\
-                 Progress shows submitting, generating and downloading; Wan2GP's step-by-step \
-                 progress is not available through the plugin's HTTP access.",
+                 Progress shows submitting, then each stage of the job's event stream as it \
+                 arrives (Wan2GP's status text; a step such as `12/30` in it moves the bar; \
+                 heartbeats with the time waited), then downloading.",
             )
             .input(
                 Port::one("prompt", "Prompt", "text")

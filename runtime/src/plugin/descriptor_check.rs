@@ -506,6 +506,9 @@ mod tests {
             parse_origin("http://127.0.0.1:8188\\@evil.example/").as_deref(),
             Some("http://127.0.0.1:8188")
         );
-        assert_eq!(parse_origin("http://[::1]:80/").as_deref(), Some("http://[::1]:80"));
+        assert_eq!(
+            parse_origin("http://[::1]:80/").as_deref(),
+            Some("http://[::1]:80")
+        );
     }
 }

@@ -8,8 +8,8 @@ pub mod types;
 
 pub use descriptor_check::{DescriptorProblem, check_descriptor, check_value};
 pub use engine::{
-    BodyStream, SocketStream, CallContext, CallOutcome, CallReport, CancelToken, CodeSource, EngineConfig, Grants,
-    HostServices, Limits, LiveInstance, NoServices, Plugin, PluginEngine, PluginHealth,
-    PoolingConfig, SUPPORTED_CONTRACTS,
+    BodyStream, CallContext, CallOutcome, CallReport, CancelToken, CodeSource, EngineConfig,
+    Grants, HostServices, Limits, LiveInstance, NoServices, Plugin, PluginEngine, PluginHealth,
+    PoolingConfig, SUPPORTED_CONTRACTS, SocketStream,
 };
 pub use error::{CallError, CallKind, Failure, LoadError, PluginLabel};

@@ -9,9 +9,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mdc_runtime::plugin::types::{
-    HttpError, HttpRequest, SocketMessage, SocketRequest, Value,
-};
+use mdc_runtime::plugin::types::{HttpError, HttpRequest, SocketMessage, SocketRequest, Value};
 use mdc_runtime::plugin::{
     BodyStream, CallContext, CallError, Failure, Grants, HostServices, Limits, SocketStream,
 };
@@ -57,7 +55,8 @@ struct EchoSocket {
 impl SocketStream for EchoSocket {
     async fn send(&mut self, message: SocketMessage) -> Result<(), HttpError> {
         if let SocketMessage::Text(text) = message {
-            self.pending.insert(0, SocketMessage::Text(format!("echo {text}")));
+            self.pending
+                .insert(0, SocketMessage::Text(format!("echo {text}")));
         }
         Ok(())
     }
@@ -142,7 +141,11 @@ async fn server_sent_events_arrive_as_the_backend_sends_them() {
     services.bodies.lock().unwrap().push(receiver);
     let feeder = tokio::spawn(async move {
         // An event split across pieces, then a quiet spell, then the end.
-        for piece in [&b"event: progress\nda"[..], b"ta: 1/2\n\n", b"event: complete\ndata: ok\n\n"] {
+        for piece in [
+            &b"event: progress\nda"[..],
+            b"ta: 1/2\n\n",
+            b"event: complete\ndata: ok\n\n",
+        ] {
             sender.send(piece.to_vec()).unwrap();
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
@@ -165,9 +168,14 @@ async fn a_websocket_carries_messages_both_ways_until_the_server_closes() {
         SocketMessage::Text("{\"type\":\"status\"}".into()),
         SocketMessage::Binary(vec![0, 0, 0, 1, 0, 0, 0, 2, 9]),
     ];
-    let report = run("socket", "ws://127.0.0.1:8188/ws?clientId=c1", granted(&services), None)
-        .await
-        .unwrap();
+    let report = run(
+        "socket",
+        "ws://127.0.0.1:8188/ws?clientId=c1",
+        granted(&services),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         report,
         "text:echo hello\ntext:{\"type\":\"status\"}\nbinary:9\nclosed:done"
@@ -185,8 +193,9 @@ async fn streams_reach_only_granted_origins() {
         let err = run(mode, &url, ungranted.clone(), None).await.unwrap_err();
         assert!(matches!(err.failure, Failure::Capability(_)), "{err}");
         assert!(
-            err.to_string()
-                .contains("tried to reach http://127.0.0.1:8188, which the operator has not granted"),
+            err.to_string().contains(
+                "tried to reach http://127.0.0.1:8188, which the operator has not granted"
+            ),
             "{err}"
         );
     }
@@ -194,18 +203,30 @@ async fn streams_reach_only_granted_origins() {
     let err = run("socket", &format!("{ORIGIN}/ws"), granted(&services), None)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("is not a ws:// or wss:// URL"), "{err}");
-    assert!(services.opened.lock().unwrap().is_empty(), "nothing was opened");
+    assert!(
+        err.to_string().contains("is not a ws:// or wss:// URL"),
+        "{err}"
+    );
+    assert!(
+        services.opened.lock().unwrap().is_empty(),
+        "nothing was opened"
+    );
 }
 
 #[tokio::test]
 async fn a_call_holds_at_most_eight_streams_open() {
     let services = Arc::new(LiveServices::default());
-    let report = run("streams", &format!("{ORIGIN}/events"), granted(&services), None)
-        .await
-        .unwrap();
+    let report = run(
+        "streams",
+        &format!("{ORIGIN}/events"),
+        granted(&services),
+        None,
+    )
+    .await
+    .unwrap();
     assert!(
-        report.starts_with("refused after 8: HttpError::InvalidRequest(\"8 streams are open already"),
+        report
+            .starts_with("refused after 8: HttpError::InvalidRequest(\"8 streams are open already"),
         "{report}"
     );
 }
@@ -218,9 +239,14 @@ async fn a_message_over_the_value_limit_ends_the_stream_with_too_large() {
         value_bytes: 1024,
         ..Limits::default()
     };
-    let err = run("socket", "ws://127.0.0.1:8188/ws", granted(&services), Some(limits))
-        .await
-        .unwrap_err();
+    let err = run(
+        "socket",
+        "ws://127.0.0.1:8188/ws",
+        granted(&services),
+        Some(limits),
+    )
+    .await
+    .unwrap_err();
     // The echo (short) passes; the 4 KiB frame does not.
     assert!(err.to_string().contains("TooLarge(1024)"), "{err}");
 }
@@ -238,9 +264,14 @@ async fn bytes_over_all_streams_are_capped_per_call() {
         stream_bytes: 5000,
         ..Limits::default()
     };
-    let err = run("sse", &format!("{ORIGIN}/events"), granted(&services), Some(limits))
-        .await
-        .unwrap_err();
+    let err = run(
+        "sse",
+        &format!("{ORIGIN}/events"),
+        granted(&services),
+        Some(limits),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("TooLarge(5000)"), "{err}");
 }
 
@@ -258,7 +289,11 @@ async fn a_wait_ends_when_the_call_is_cancelled() {
         .await
         .unwrap();
     assert_eq!(report, "idle until cancelled");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -274,7 +309,11 @@ async fn previews_reach_the_host_and_other_media_types_are_refused() {
         .await
         .unwrap_err();
     assert!(matches!(err.failure, Failure::Contract(_)), "{err}");
-    assert!(err.to_string().contains("sent a preview of type \"text/html\""), "{err}");
+    assert!(
+        err.to_string()
+            .contains("sent a preview of type \"text/html\""),
+        "{err}"
+    );
 }
 
 #[tokio::test]

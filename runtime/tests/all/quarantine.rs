@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use mdc_runtime::plugin::types::Value;
-use mdc_runtime::plugin::{CallContext, CallError, EngineConfig, Failure, Limits, Plugin, PluginEngine};
+use mdc_runtime::plugin::{
+    CallContext, CallError, EngineConfig, Failure, Limits, Plugin, PluginEngine,
+};
 
 use crate::support::{choice, fixture_bytes, input};
 

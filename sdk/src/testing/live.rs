@@ -46,7 +46,11 @@ impl TestBody {
     }
 
     pub(crate) fn next(&self) -> Result<BodyChunk, HttpError> {
-        Ok(self.script.borrow_mut().pop_front().unwrap_or(BodyChunk::End))
+        Ok(self
+            .script
+            .borrow_mut()
+            .pop_front()
+            .unwrap_or(BodyChunk::End))
     }
 }
 
@@ -85,7 +89,9 @@ pub(crate) type SocketHandler = Rc<dyn Fn(&str) -> Result<TestSocket, HttpError>
 
 impl State {
     fn refuse_http(&self) -> Option<String> {
-        self.refuse("outbound-http", |c| matches!(c, Capability::OutboundHttp(_)))
+        self.refuse("outbound-http", |c| {
+            matches!(c, Capability::OutboundHttp(_))
+        })
     }
 
     pub(crate) fn stream_route(
@@ -123,7 +129,10 @@ impl State {
         let as_http = url
             .strip_prefix("ws://")
             .map(|rest| format!("http://{rest}"))
-            .or_else(|| url.strip_prefix("wss://").map(|rest| format!("https://{rest}")));
+            .or_else(|| {
+                url.strip_prefix("wss://")
+                    .map(|rest| format!("https://{rest}"))
+            });
         let Some(origin) = as_http.as_deref().and_then(origin_of) else {
             let why = format!("{url:?} is not a ws:// or wss:// URL");
             return Box::new(move || Err(HttpError::InvalidRequest(why)));
@@ -153,12 +162,11 @@ impl TestHost {
     where
         F: Fn(&HttpRequest) -> Result<TestBody, HttpError> + 'static,
     {
-        let key = origin_of(origin).unwrap_or_else(|| origin.trim().to_ascii_lowercase());
-        {
-            let mut s = self.state.borrow_mut();
-            s.stream_handlers.retain(|(o, _)| *o != key);
-            s.stream_handlers.push((key, Rc::new(handler)));
-        }
+        super::register(
+            &mut self.state.borrow_mut().stream_handlers,
+            origin,
+            Rc::new(handler),
+        );
         self
     }
 
@@ -168,12 +176,11 @@ impl TestHost {
     where
         F: Fn(&str) -> Result<TestSocket, HttpError> + 'static,
     {
-        let key = origin_of(origin).unwrap_or_else(|| origin.trim().to_ascii_lowercase());
-        {
-            let mut s = self.state.borrow_mut();
-            s.socket_handlers.retain(|(o, _)| *o != key);
-            s.socket_handlers.push((key, Rc::new(handler)));
-        }
+        super::register(
+            &mut self.state.borrow_mut().socket_handlers,
+            origin,
+            Rc::new(handler),
+        );
         self
     }
 

@@ -34,8 +34,8 @@ pub use self::services::{CallContext, CancelToken, Grants, HostServices, NoServi
 pub use self::streams::{BodyStream, SocketStream};
 
 use self::code_cache::CodeCache;
-use self::inspect::InspectError;
 use self::contracts::Contract;
+use self::inspect::InspectError;
 use self::state::StoreState;
 use crate::plugin::descriptor_check::check_descriptor;
 use crate::plugin::error::{LoadError, PluginLabel};
@@ -46,6 +46,9 @@ pub const SUPPORTED_CONTRACTS: &[&str] = &[v0_1_0::VERSION, v0_2_0::VERSION];
 /// Largest component this host compiles: first-party components are a few MB, and compile
 /// time and memory grow with size.
 pub const MAX_COMPONENT_BYTES: usize = 64 << 20;
+
+/// Core instance (and table) slots the pool keeps per component instance.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 4;
 
 /// The engine could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -104,10 +107,14 @@ impl PluginEngine {
         }
         if let Some(pooling) = config.pooling {
             let mut pool = PoolingAllocationConfig::default();
+            // An SDK-built component instantiates 3 core instances (its module and two
+            // canonical-ABI shims, which hold tables); with 2 per slot only 170 of 256
+            // components fitted. Core-instance and table slots cost little; memories (the
+            // large reservations) stay at 2 per component.
             pool.total_component_instances(pooling.total_instances)
-                .total_core_instances(pooling.total_instances * 2)
+                .total_core_instances(pooling.total_instances * CORE_INSTANCES_PER_COMPONENT)
                 .total_memories(pooling.total_instances * 2)
-                .total_tables(pooling.total_instances * 2)
+                .total_tables(pooling.total_instances * CORE_INSTANCES_PER_COMPONENT)
                 .total_stacks(pooling.total_instances)
                 // The memory limit of a call is enforced by our limiter; the slot must hold it.
                 .max_memory_size(pooling.max_memory_bytes.max(config.limits.memory_bytes))
@@ -312,23 +319,15 @@ impl PluginEngine {
             source_name: source_name.to_string(),
             reason: format!("{err:#}"),
         };
+        let link =
+            |linker: &Linker<StoreState>| linker.instantiate_pre(&component).map_err(link_error);
         let contract = match facts.contract_version.as_deref() {
-            Some(v0_1_0::VERSION) => {
-                let pre = self
-                    .shared
-                    .linker_v0_1_0
-                    .instantiate_pre(&component)
-                    .map_err(link_error)?;
-                Contract::V0_1_0(v0_1_0::Bindings::new(pre).map_err(link_error)?)
-            }
-            Some(v0_2_0::VERSION) => {
-                let pre = self
-                    .shared
-                    .linker_v0_2_0
-                    .instantiate_pre(&component)
-                    .map_err(link_error)?;
-                Contract::V0_2_0(v0_2_0::Bindings::new(pre).map_err(link_error)?)
-            }
+            Some(v0_1_0::VERSION) => Contract::V0_1_0(
+                v0_1_0::Bindings::new(link(&self.shared.linker_v0_1_0)?).map_err(link_error)?,
+            ),
+            Some(v0_2_0::VERSION) => Contract::V0_2_0(
+                v0_2_0::Bindings::new(link(&self.shared.linker_v0_2_0)?).map_err(link_error)?,
+            ),
             other => unreachable!("contract {other:?} was accepted by `compile`"),
         };
         let file_label = PluginLabel {

@@ -11,21 +11,21 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap, UpdateDeadline};
 
+use super::Shared;
+use super::contracts::{Contract, LiveContract};
 use super::inspect::ComponentFacts;
 use super::limits::Limits;
 use super::requests::{Request, Response};
 use super::services::CallContext;
 use super::state::StoreState;
-use super::Shared;
-use super::contracts::{Contract, LiveContract};
 use crate::plugin::error::{CallError, CallKind, Failure, PluginLabel};
 use crate::plugin::types::{
     ActionInput, Capability, Diagnostic, GraphPatch, LogLevel, NodeDescriptor, NodeInput,
     NodeOutputs,
 };
 
-use self::health::{HealthBook, Rules, Verdict};
 pub use self::health::PluginHealth;
+use self::health::{HealthBook, Rules, Verdict};
 
 /// A plugin ready to serve calls. Cheap to clone; calls may run concurrently.
 #[derive(Clone)]
@@ -477,7 +477,6 @@ impl Plugin {
             Err(failure) => Err(self.error(kind, failure)),
         }
     }
-
 }
 
 /// A call spawned on the plugin threads, stopped when its caller stops waiting for it (the

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::plugin::descriptor_check::parse_origin;
 use super::streams::{BodyStream, SocketStream};
+use crate::plugin::descriptor_check::parse_origin;
 use crate::plugin::types::{
     AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, SocketRequest,
 };

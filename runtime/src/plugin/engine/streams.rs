@@ -16,12 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::limits::Limits;
+use super::services::CancelToken;
 use super::state::StoreState;
 use crate::plugin::descriptor_check::parse_origin;
 use crate::plugin::http_rules;
-use crate::plugin::types::{
-    Capability, HttpError, HttpRequest, SocketMessage, SocketRequest,
-};
+use crate::plugin::types::{Capability, HttpError, HttpRequest, SocketMessage, SocketRequest};
 
 /// A response body the embedding reads as it arrives.
 #[async_trait::async_trait]
@@ -155,13 +154,9 @@ impl StoreState {
         if body.ended {
             return Ok(Ok(BodyChunk::End));
         }
-        let wait = self.stream_wait(timeout_ms);
-        let stream = &mut body.stream;
-        let cancel = self.context.cancel.clone();
-        let next = tokio::select! {
-            next = stream.next_chunk() => next,
-            () = tokio::time::sleep(wait) => return Ok(Ok(BodyChunk::Idle)),
-            () = cancel.cancelled() => return Ok(Ok(BodyChunk::Idle)),
+        let (wait, cancel) = self.stream_wait(timeout_ms);
+        let Some(next) = wait_for(wait, cancel, body.stream.next_chunk()).await else {
+            return Ok(Ok(BodyChunk::Idle));
         };
         Ok(match next {
             Ok(Some(bytes)) if bytes.is_empty() => Ok(BodyChunk::Idle),
@@ -283,13 +278,9 @@ impl StoreState {
         if let Some(reason) = &socket.closed {
             return Ok(Ok(SocketEvent::Closed(reason.clone())));
         }
-        let wait = self.stream_wait(timeout_ms);
-        let stream = &mut socket.stream;
-        let cancel = self.context.cancel.clone();
-        let next = tokio::select! {
-            next = stream.receive() => next,
-            () = tokio::time::sleep(wait) => return Ok(Ok(SocketEvent::Idle)),
-            () = cancel.cancelled() => return Ok(Ok(SocketEvent::Idle)),
+        let (wait, cancel) = self.stream_wait(timeout_ms);
+        let Some(next) = wait_for(wait, cancel, socket.stream.receive()).await else {
+            return Ok(Ok(SocketEvent::Idle));
         };
         Ok(match next {
             Ok(Ok(message)) => match self.admit_received(message.len()) {
@@ -380,11 +371,14 @@ impl StoreState {
         Ok(())
     }
 
-    fn stream_wait(&self, timeout_ms: u32) -> Duration {
+    /// How long the plugin's wait may last (capped by the stream-wait limit and the call's
+    /// time left), and the switch that ends it early.
+    fn stream_wait(&self, timeout_ms: u32) -> (Duration, CancelToken) {
         let left = self.limits.wall_time.saturating_sub(self.started.elapsed());
-        Duration::from_millis(u64::from(timeout_ms))
+        let wait = Duration::from_millis(u64::from(timeout_ms))
             .min(self.limits.stream_wait)
-            .min(left)
+            .min(left);
+        (wait, self.context.cancel.clone())
     }
 
     fn admit_received(&mut self, bytes: usize) -> Result<(), HttpError> {
@@ -398,5 +392,19 @@ impl StoreState {
         }
         self.live.received = total;
         Ok(())
+    }
+}
+
+/// What `next` gives within `wait`, or `None` when the wait ended first or the call was
+/// cancelled.
+async fn wait_for<T>(
+    wait: Duration,
+    cancel: CancelToken,
+    next: impl Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        next = next => Some(next),
+        () = tokio::time::sleep(wait) => None,
+        () = cancel.cancelled() => None,
     }
 }

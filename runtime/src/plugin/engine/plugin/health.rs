@@ -105,9 +105,9 @@ impl HealthBook {
     pub(crate) fn view(&mut self, scope: Option<&str>, lasts: Duration) -> PluginHealth {
         let quarantined = self.refusal(scope, lasts);
         PluginHealth {
-            consecutive_failures: self
-                .get(scope)
-                .map_or(0, |record| record.by_kind.iter().copied().max().unwrap_or(0)),
+            consecutive_failures: self.get(scope).map_or(0, |record| {
+                record.by_kind.iter().copied().max().unwrap_or(0)
+            }),
             quarantined,
             quarantined_scopes: self.quarantined_scopes(lasts),
         }
@@ -141,9 +141,12 @@ impl HealthBook {
                 if rules.after == 0 || failures < rules.after || record.quarantine.is_some() {
                     return;
                 }
-                let place = scope.map(|scope| format!(" for {scope:?}")).unwrap_or_default();
-                let reason =
-                    format!("{failures} {kind} calls in a row failed{place}; the last one: {failure}");
+                let place = scope
+                    .map(|scope| format!(" for {scope:?}"))
+                    .unwrap_or_default();
+                let reason = format!(
+                    "{failures} {kind} calls in a row failed{place}; the last one: {failure}"
+                );
                 record.quarantine = Some(Quarantine {
                     reason: reason.clone(),
                     since: Instant::now(),
@@ -260,7 +263,12 @@ mod tests {
     }
 
     fn fail(book: &mut HealthBook, scope: &str) {
-        book.record(Some(scope), CallKind::Execute, Verdict::Misbehaved(&trap()), RULES);
+        book.record(
+            Some(scope),
+            CallKind::Execute,
+            Verdict::Misbehaved(&trap()),
+            RULES,
+        );
     }
 
     #[test]
@@ -277,7 +285,10 @@ mod tests {
             !book.scoped.contains_key("scope-0"),
             "the least recent failure is forgotten first"
         );
-        assert!(book.scoped.contains_key(&format!("scope-{}", MAX_SCOPES + 99)));
+        assert!(
+            book.scoped
+                .contains_key(&format!("scope-{}", MAX_SCOPES + 99))
+        );
     }
 
     #[test]

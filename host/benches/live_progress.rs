@@ -1,0 +1,197 @@
+//! How fast a backend's progress reaches the node's host:
+//! `cargo xtask build-plugins && cargo bench -p mdc --bench live_progress`.
+//!
+//! The faithful fake ComfyUI of the pipeline tests runs prompts whose KSampler reports every
+//! step on the WebSocket (no throttling). The first-party `comfyui` component runs in the
+//! sandbox with the host's real services (`TerminalServices`: its HTTP client and WebSocket
+//! client, output folder and preview saving), and the latency of each step is the time from
+//! the fake writing the `progress` frame to its socket to the host's progress callback
+//! receiving `step N/M on KSampler`. Prints p50, p95 and max in markdown for BENCHMARKS.md.
+//!
+//! `MDC_BENCH_RUNS` prompts (default 5) of `MDC_BENCH_STEPS` steps (default 40) of
+//! `MDC_BENCH_STEP_MS` ms each (default 25).
+
+#[allow(dead_code)]
+#[path = "../tests/pipelines/support.rs"]
+mod support;
+
+#[allow(dead_code)]
+#[path = "../tests/pipelines/fake_comfyui.rs"]
+mod fake_comfyui;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+use mdc::http_client::{HttpClient, HttpSettings};
+use mdc::local_services::TerminalServices;
+use mdc_runtime::plugin::types::{
+    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, NodeInput, ParamEntry,
+    ParamValue, QualityTier, SocketRequest,
+};
+use mdc_runtime::plugin::{
+    BodyStream, CallContext, EngineConfig, Grants, HostServices, PluginEngine, SocketStream,
+};
+
+use fake_comfyui::{FakeComfyUi, Options, default_workflow};
+
+/// The terminal services, with the moment of every progress callback recorded.
+struct Timed {
+    inner: TerminalServices,
+    progress: Mutex<Vec<(Instant, String)>>,
+}
+
+#[async_trait::async_trait]
+impl HostServices for Timed {
+    fn log(&self, level: LogLevel, message: &str) {
+        self.inner.log(level, message);
+    }
+
+    fn progress(&self, fraction: f32, message: &str) {
+        let at = Instant::now();
+        self.progress
+            .lock()
+            .unwrap()
+            .push((at, message.to_owned()));
+        self.inner.progress(fraction, message);
+    }
+
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+        self.inner.asset_metadata(id).await
+    }
+
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+        self.inner.read_asset(id).await
+    }
+
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+        self.inner.write_output(mime, bytes).await
+    }
+
+    async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.inner.http_fetch(request).await
+    }
+
+    async fn http_open(&self, request: HttpRequest) -> Result<Box<dyn BodyStream>, HttpError> {
+        self.inner.http_open(request).await
+    }
+
+    async fn socket_connect(
+        &self,
+        request: SocketRequest,
+    ) -> Result<Box<dyn SocketStream>, HttpError> {
+        self.inner.socket_connect(request).await
+    }
+
+    fn preview(&self, mime: &str, bytes: &[u8]) {
+        self.inner.preview(mime, bytes);
+    }
+}
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The `p`th percentile (0–100) of sorted `values`.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = (p / 100.0 * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let runs = setting("MDC_BENCH_RUNS", 5);
+    let steps = setting("MDC_BENCH_STEPS", 40) as u32;
+    let step_ms = setting("MDC_BENCH_STEP_MS", 25);
+    let component = support::plugin_path("comfyui");
+    let fake = FakeComfyUi::with(Options {
+        steps,
+        step: Duration::from_millis(step_ms),
+        throttle: Duration::ZERO,
+        ..Options::default()
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let latencies = runtime.block_on(async {
+        let engine = PluginEngine::new(EngineConfig::default()).expect("engine");
+        let plugin = engine.load_file(&component).await.expect("comfyui loads");
+        let settings = HttpSettings::new(Duration::from_secs(60), plugin.limits().http_response_bytes);
+        let services = Arc::new(Timed {
+            inner: TerminalServices::new(
+                out.path().to_path_buf(),
+                ProgressBar::hidden(),
+                HttpClient::new(&settings).expect("HTTP client"),
+            ),
+            progress: Mutex::new(Vec::new()),
+        });
+        let mut latencies = Vec::new();
+        for run in 0..runs {
+            services.progress.lock().unwrap().clear();
+            let input = node_input(fake.url(), run);
+            let grants = Grants::none().allow_origin(fake.url()).expect("origin");
+            let context = CallContext::new(services.clone()).with_grants(grants);
+            plugin
+                .execute(&input, context)
+                .await
+                .unwrap_or_else(|err| panic!("run {run} failed: {err}"));
+            let prompt = fake.prompt_ids()[run as usize].clone();
+            let received = services.progress.lock().unwrap().clone();
+            for sent in fake.progress_sent().iter().filter(|p| p.prompt_id == prompt) {
+                let message = format!("step {}/{} on KSampler", sent.value, sent.max);
+                let (at, _) = received
+                    .iter()
+                    .find(|(_, m)| *m == message)
+                    .unwrap_or_else(|| panic!("{message:?} never reached the host"));
+                latencies.push(at.duration_since(sent.at).as_secs_f64() * 1000.0);
+            }
+        }
+        latencies
+    });
+    print(&component, runs, steps, step_ms, latencies);
+}
+
+/// The comfyui node's input: the fake's endpoint, the default workflow, seed `run`.
+fn node_input(endpoint: &str, run: u64) -> NodeInput {
+    let param = |id: &str, value: ParamValue| ParamEntry {
+        id: id.to_owned(),
+        value,
+    };
+    NodeInput {
+        node_id: "bench".into(),
+        params: vec![
+            param("endpoint", ParamValue::Text(endpoint.to_owned())),
+            param("workflow", ParamValue::Json(default_workflow().to_string())),
+            param("prompt", ParamValue::Text("a lighthouse in a storm".into())),
+            param("expose", ParamValue::Json("{}".into())),
+            param("values", ParamValue::Json("{}".into())),
+        ],
+        inputs: Vec::new(),
+        tier: QualityTier::Standard,
+        seed: run,
+    }
+}
+
+fn print(component: &Path, runs: u64, steps: u32, step_ms: u64, mut latencies: Vec<f64>) {
+    assert!(!latencies.is_empty(), "no progress frame was measured");
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "`{}`: {runs} prompts × {steps} steps of {step_ms} ms, every step on the WebSocket\n",
+        component.file_name().unwrap_or_default().to_string_lossy()
+    );
+    println!("| Backend progress → host callback | frames | p50 | p95 | max |");
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| ComfyUI `progress` frame written → `HostServices::progress` | {} | {:.2} ms | {:.2} ms | {:.2} ms |",
+        latencies.len(),
+        percentile(&latencies, 50.0),
+        percentile(&latencies, 95.0),
+        latencies[latencies.len() - 1]
+    );
+}
