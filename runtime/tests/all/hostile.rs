@@ -266,6 +266,19 @@ async fn hundreds_of_thousands_of_empty_outputs_stop_at_the_output_count() {
 }
 
 #[tokio::test]
+async fn one_output_larger_than_a_default_host_call_is_stored() {
+    let plugin = hostile("hostile-outputs", Limits::default()).await;
+    let recorder = Recorder::new();
+    let values = run_mode(&plugin, "big-output", CallContext::new(recorder.clone()))
+        .await
+        .unwrap();
+    assert_eq!(values.len(), 1);
+    let outputs = recorder.outputs.lock().unwrap();
+    assert_eq!(outputs.len(), 1);
+    assert_eq!(outputs[0].1.len(), 160 << 20);
+}
+
+#[tokio::test]
 async fn one_output_past_the_output_bytes_is_refused() {
     let plugin = hostile(
         "hostile-outputs",

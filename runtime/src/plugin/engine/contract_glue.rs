@@ -107,6 +107,8 @@ macro_rules! node_contract_0_1_interfaces {
                     L::Error => rt::LogLevel::Error,
                 };
                 self.require_call("log")?;
+                // The host copied the whole message in, however much of it is kept.
+                self.charge_host_bytes(message.len());
                 if let Some(message) = self.admit_log(&message) {
                     self.context.services.log(level, &message);
                 }
@@ -115,6 +117,7 @@ macro_rules! node_contract_0_1_interfaces {
 
             fn progress(&mut self, fraction: f32, message: String) -> wasmtime::Result<()> {
                 self.require_call("progress")?;
+                self.charge_host_bytes(message.len());
                 let fraction = if fraction.is_finite() {
                     fraction.clamp(0.0, 1.0)
                 } else {

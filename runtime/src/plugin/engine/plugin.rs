@@ -354,14 +354,22 @@ impl Plugin {
         };
         let tick = shared.config().epoch_tick;
         let budget = (cpu.as_nanos() / tick.as_nanos().max(1)).max(1) as u64;
-        let state = StoreState::new(
+        let mut state = StoreState::new(
             context,
             self.inner.descriptor.clone(),
             self.limits.clone(),
             budget,
             seed,
         );
+        state.host_bytes_per_tick = super::state::host_copy_bytes_per_tick(tick);
+        // The most one host call may carry from the guest: a whole output file (which cannot
+        // exceed the guest's memory) for real work, a few values' worth for the quick exports.
+        let hostcall_bytes = match kind {
+            CallKind::Describe | CallKind::Validate => self.limits.value_bytes.saturating_mul(4),
+            CallKind::Execute | CallKind::RunAction => self.limits.memory_bytes,
+        };
         let mut store = Store::new(shared.engine(), state);
+        store.set_hostcall_fuel(hostcall_bytes);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(move |mut context| {
             let state = context.data_mut();

@@ -4,6 +4,8 @@
 //! - `many-outputs`: 200,000 empty output files (refused past the call's output count).
 //! - `output`: one 100 MiB output file; `outputs`: 64 MiB files until one is refused (both
 //!   past the call's output bytes).
+//! - `big-output`: one 160 MiB output file, within the limits (a real video take can be that
+//!   large: the host must accept it, not stop it at wasmtime's default copy limit of 128 MiB).
 //! - `nan`, `infinity`: a number output that is not finite (a contract violation: takes
 //!   must stay storable).
 //! - `huge-text`: a 17 MiB text output, past the largest value a call may return.
@@ -15,6 +17,7 @@ const MODES: &[(&str, &str)] = &[
     ("many-outputs", "Write 200,000 empty outputs"),
     ("output", "Write one 100 MiB output"),
     ("outputs", "Write 64 MiB outputs until refused"),
+    ("big-output", "Write one 160 MiB output"),
     ("nan", "Return NaN"),
     ("infinity", "Return infinity"),
     ("huge-text", "Return 17 MiB of text"),
@@ -49,6 +52,7 @@ impl Node for Outputs {
                 text("wrote 200000 outputs")
             }
             "output" => text(write(&vec![0x5a_u8; 100 << 20]).map_err(NodeError::failed)?),
+            "big-output" => text(write(&vec![0x5a_u8; 160 << 20]).map_err(NodeError::failed)?),
             "outputs" => {
                 let chunk = vec![0xa5_u8; 64 << 20];
                 for written in 0.. {
