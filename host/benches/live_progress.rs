@@ -11,7 +11,6 @@
 //! `MDC_BENCH_RUNS` prompts (default 5) of `MDC_BENCH_STEPS` steps (default 40) of
 //! `MDC_BENCH_STEP_MS` ms each (default 25).
 
-#[allow(dead_code)]
 #[path = "../tests/pipelines/support.rs"]
 mod support;
 

@@ -101,7 +101,7 @@ fn generates_the_png_comfyui_made_for_the_seed_and_reports_the_queue() {
     let ours = &fake.prompt_ids()[0];
     assert_eq!(
         fake.socket_clients(),
-        [ours.clone()],
+        std::slice::from_ref(ours),
         "one socket, under the client id the prompt carried"
     );
 }
