@@ -1,7 +1,8 @@
 //! The GPU pipeline plugins (comfyui, function-runner, wan2gp, and the shot's Standard and
 //! High tiers) run by the real `mdc` binary against local servers that speak the
-//! backends' documented HTTP protocols: queueing, progress, history, file download, error
-//! answers and a backend that dies mid-job.
+//! backends' documented protocols: queueing, live progress (ComfyUI's WebSocket, Gradio's
+//! event stream), previews, history, file download, error answers and a backend that dies
+//! mid-job.
 
 mod fake_comfyui;
 mod fake_gradio;
