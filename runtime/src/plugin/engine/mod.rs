@@ -396,6 +396,9 @@ fn plugin_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.max(1))
         .thread_name_fn(move || format!("mdc-plugin-{}", next.fetch_add(1, Ordering::Relaxed)))
+        // New calls arrive in the runtime's shared queue; taking them before the next turn of
+        // a runaway that just yielded lets an ordinary call start after one poll, not four.
+        .global_queue_interval(1)
         .enable_all()
         .build()
 }
