@@ -9,8 +9,9 @@
 //!
 //! Scenarios: alone (back to back, the cost of one ordinary call; and at the same pace as the
 //! others), beside CPU runaways (misbehave `loop`), and beside runaways re-reading a large
-//! asset through host calls (`hostile-reader`, when that guest is built). A number on the command line scales the sample counts; a word runs
-//! only the rows whose name contains it.
+//! asset through host calls (`hostile-reader`, when that guest is built). A number on the
+//! command line scales the sample counts; a word runs only the rows whose name contains it;
+//! `MDC_BENCH_PLUGIN_THREADS=N` measures another plugin thread count than the default.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -170,10 +171,17 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let defaults = EngineConfig::default();
+    // `MDC_BENCH_PLUGIN_THREADS=N` measures another thread count than the default.
+    let plugin_threads = std::env::var("MDC_BENCH_PLUGIN_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(defaults.plugin_threads);
     let engine = PluginEngine::new(EngineConfig {
         // Runaways fail over and over here; quarantine would stop them, which is not the point.
         quarantine_after: 0,
-        ..EngineConfig::default()
+        plugin_threads,
+        ..defaults
     })
     .unwrap();
     let load = |name: &str| {

@@ -364,7 +364,11 @@ impl Slot {
             progress,
             http: self.context.http.clone(),
         });
-        let mut call = CallContext::new(services).with_grants(self.grants.clone());
+        // Quarantine is counted per project: one project's bad inputs cannot disable a node
+        // type for the others.
+        let mut call = CallContext::new(services)
+            .with_grants(self.grants.clone())
+            .with_scope(execution.spec.project_id.clone());
         call.cancel = cancel;
         Ok(plugin.execute(&input, call).await)
     }
