@@ -9,7 +9,8 @@
 //! receiving `step N/M on KSampler`. Prints p50, p95 and max in markdown for BENCHMARKS.md.
 //!
 //! `MDC_BENCH_RUNS` prompts (default 5) of `MDC_BENCH_STEPS` steps (default 40) of
-//! `MDC_BENCH_STEP_MS` ms each (default 25).
+//! `MDC_BENCH_STEP_MS` ms each (default 25); `MDC_BENCH_VERBOSE=1` lists every frame slower
+//! than 10 ms.
 
 #[path = "../tests/pipelines/support.rs"]
 mod support;
@@ -105,6 +106,7 @@ fn main() {
     let runs = setting("MDC_BENCH_RUNS", 5);
     let steps = setting("MDC_BENCH_STEPS", 40) as u32;
     let step_ms = setting("MDC_BENCH_STEP_MS", 25);
+    let verbose = std::env::var_os("MDC_BENCH_VERBOSE").is_some();
     let component = support::plugin_path("comfyui");
     let fake = FakeComfyUi::with(Options {
         steps,
@@ -148,7 +150,11 @@ fn main() {
                     .iter()
                     .find(|(_, m)| *m == message)
                     .unwrap_or_else(|| panic!("{message:?} never reached the host"));
-                latencies.push(at.duration_since(sent.at).as_secs_f64() * 1000.0);
+                let ms = at.duration_since(sent.at).as_secs_f64() * 1000.0;
+                if verbose && ms > 10.0 {
+                    eprintln!("run {run}: step {}/{} took {ms:.1} ms", sent.value, sent.max);
+                }
+                latencies.push(ms);
             }
         }
         latencies

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use axum::serve::ListenerExt;
 use serde_json::Value as Json;
 use tokio::sync::Notify;
 
@@ -289,6 +290,12 @@ pub fn serve_killable(router: axum::Router, killer: Killer) -> TestServer {
                 .expect("tokio runtime");
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+                // Python's asyncio, under ComfyUI's aiohttp and Gradio's uvicorn, turns
+                // Nagle's algorithm off on every connection; so do the stand-ins, or small
+                // WebSocket frames would wait for the client's delayed acknowledgements.
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
                 let server = axum::serve(listener, router);
                 tokio::select! {
                     result = server => result.expect("server runs"),
