@@ -206,8 +206,12 @@ fn main() {
                 };
                 if verbose && latency.total > 10.0 {
                     eprintln!(
-                        "run {run}: {step} took {:.1} ms ({:.1} ms to the host's socket, {:.1} ms from there)",
-                        latency.total, latency.socket, latency.guest
+                        "run {run}: {step} took {:.1} ms (written by the fake after {:.1} ms, \
+                         {:.1} ms to the host's socket, {:.1} ms from there)",
+                        latency.total,
+                        ms(sent.at, sent.written),
+                        latency.socket,
+                        latency.guest
                     );
                 }
                 latencies.push(latency);

@@ -98,6 +98,8 @@ struct Job {
 pub struct SentProgress {
     /// When it was handed to the socket.
     pub at: Instant,
+    /// When the socket had written it (to the kernel's send buffer).
+    pub written: Instant,
     /// The prompt it is about.
     pub prompt_id: String,
     /// Steps done.
@@ -393,30 +395,32 @@ async fn serve_socket(shared: Arc<Shared>, sid: String, socket: WebSocket) {
     let writer_shared = Arc::clone(&shared);
     let writer = tokio::spawn(async move {
         while let Some(frame) = rx.recv().await {
-            let message = match frame {
+            let at = Instant::now();
+            let (message, progress) = match frame {
                 Frame::Text(json) => {
-                    if json["type"] == "progress" {
-                        let data = &json["data"];
-                        writer_shared
-                            .progress_sent
-                            .lock()
-                            .unwrap()
-                            .push(SentProgress {
-                                at: Instant::now(),
-                                prompt_id: data["prompt_id"]
-                                    .as_str()
-                                    .unwrap_or_default()
-                                    .to_owned(),
-                                value: data["value"].as_u64().unwrap_or(0),
-                                max: data["max"].as_u64().unwrap_or(0),
-                            });
-                    }
-                    Message::Text(json.to_string().into())
+                    let data = &json["data"];
+                    let progress = (json["type"] == "progress").then(|| {
+                        (
+                            data["prompt_id"].as_str().unwrap_or_default().to_owned(),
+                            data["value"].as_u64().unwrap_or(0),
+                            data["max"].as_u64().unwrap_or(0),
+                        )
+                    });
+                    (Message::Text(json.to_string().into()), progress)
                 }
-                Frame::Binary(bytes) => Message::Binary(bytes.into()),
+                Frame::Binary(bytes) => (Message::Binary(bytes.into()), None),
             };
             if sink.send(message).await.is_err() {
                 break;
+            }
+            if let Some((prompt_id, value, max)) = progress {
+                writer_shared.progress_sent.lock().unwrap().push(SentProgress {
+                    at,
+                    written: Instant::now(),
+                    prompt_id,
+                    value,
+                    max,
+                });
             }
         }
     });
