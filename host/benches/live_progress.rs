@@ -136,6 +136,9 @@ struct Latency {
     guest: f64,
 }
 
+/// A table row: its label and the part of a frame's latency it shows.
+type Row = (&'static str, fn(&Latency) -> f64);
+
 /// The `p`th percentile (0–100) of sorted `values`.
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = (p / 100.0 * (sorted.len() - 1) as f64).round() as usize;
@@ -251,7 +254,7 @@ fn print(component: &Path, runs: u64, steps: u32, step_ms: u64, latencies: Vec<L
     );
     println!("| ComfyUI `progress` frame written → | frames | p50 | p95 | max |");
     println!("|---|---:|---:|---:|---:|");
-    let rows: [(&str, fn(&Latency) -> f64); 3] = [
+    let rows: [Row; 3] = [
         ("`HostServices::progress` (in all)", |l| l.total),
         ("the host's socket hands it to the runtime", |l| l.socket),
         ("… then through the guest to `HostServices::progress`", |l| l.guest),

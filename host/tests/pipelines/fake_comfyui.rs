@@ -99,6 +99,7 @@ pub struct SentProgress {
     /// When it was handed to the socket.
     pub at: Instant,
     /// When the socket had written it (to the kernel's send buffer).
+    #[allow(dead_code)] // Read by benches/live_progress.rs, which includes this module.
     pub written: Instant,
     /// The prompt it is about.
     pub prompt_id: String,
