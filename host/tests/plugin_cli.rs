@@ -46,7 +46,7 @@ fn describe_prints_ports_params_and_capabilities() {
     assert!(output.status.success(), "{shown}");
     assert!(shown.starts_with("echo 0.1.0"), "{shown}");
     assert!(
-        shown.contains("contract moviedirector:node@0.1.0"),
+        shown.contains("contract moviedirector:node@0.2.0"),
         "{shown}"
     );
     assert!(
@@ -268,7 +268,7 @@ fn list_shows_installed_plugins_and_broken_files() {
     let shown = text(&output);
     assert!(output.status.success(), "{shown}");
     assert!(
-        shown.contains("echo") && shown.contains("contract 0.1.0"),
+        shown.contains("echo") && shown.contains("contract 0.2.0"),
         "{shown}"
     );
     assert!(
