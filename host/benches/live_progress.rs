@@ -27,11 +27,10 @@ use indicatif::ProgressBar;
 use mdc::http_client::{HttpClient, HttpSettings};
 use mdc::local_services::TerminalServices;
 use mdc_runtime::plugin::types::{
-    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, NodeInput, ParamEntry,
-    ParamValue, QualityTier, SocketMessage, SocketRequest,
+    HttpError, NodeInput, ParamEntry, ParamValue, QualityTier, SocketMessage, SocketRequest,
 };
 use mdc_runtime::plugin::{
-    BodyStream, CallContext, EngineConfig, Grants, HostServices, PluginEngine, SocketStream,
+    CallContext, EngineConfig, Grants, HostServices, PluginEngine, ServicesLayer, SocketStream,
 };
 
 use fake_comfyui::{FakeComfyUi, Options, default_workflow};
@@ -70,38 +69,15 @@ impl SocketStream for TimedSocket {
 }
 
 #[async_trait::async_trait]
-impl HostServices for Timed {
-    fn log(&self, level: LogLevel, message: &str) {
-        self.inner.log(level, message);
+impl ServicesLayer for Timed {
+    fn inner(&self) -> &dyn HostServices {
+        &self.inner
     }
 
     fn progress(&self, fraction: f32, message: &str) {
         let at = Instant::now();
-        self.progress
-            .lock()
-            .unwrap()
-            .push((at, message.to_owned()));
+        self.progress.lock().unwrap().push((at, message.to_owned()));
         self.inner.progress(fraction, message);
-    }
-
-    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
-        self.inner.asset_metadata(id).await
-    }
-
-    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
-        self.inner.read_asset(id).await
-    }
-
-    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
-        self.inner.write_output(mime, bytes).await
-    }
-
-    async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        self.inner.http_fetch(request).await
-    }
-
-    async fn http_open(&self, request: HttpRequest) -> Result<Box<dyn BodyStream>, HttpError> {
-        self.inner.http_open(request).await
     }
 
     async fn socket_connect(
@@ -113,10 +89,6 @@ impl HostServices for Timed {
             inner,
             arrivals: Arc::clone(&self.arrivals),
         }))
-    }
-
-    fn preview(&self, mime: &str, bytes: &[u8]) {
-        self.inner.preview(mime, bytes);
     }
 }
 
@@ -166,7 +138,8 @@ fn main() {
     let latencies = runtime.block_on(async {
         let engine = PluginEngine::new(EngineConfig::default()).expect("engine");
         let plugin = engine.load_file(&component).await.expect("comfyui loads");
-        let settings = HttpSettings::new(Duration::from_secs(60), plugin.limits().http_response_bytes);
+        let settings =
+            HttpSettings::new(Duration::from_secs(60), plugin.limits().http_response_bytes);
         let services = Arc::new(Timed {
             inner: TerminalServices::new(
                 out.path().to_path_buf(),
@@ -190,7 +163,11 @@ fn main() {
             let prompt = fake.prompt_ids()[run as usize].clone();
             let received = services.progress.lock().unwrap().clone();
             let arrivals = services.arrivals.lock().unwrap().clone();
-            for sent in fake.progress_sent().iter().filter(|p| p.prompt_id == prompt) {
+            for sent in fake
+                .progress_sent()
+                .iter()
+                .filter(|p| p.prompt_id == prompt)
+            {
                 let step = format!("step {}/{}", sent.value, sent.max);
                 let message = format!("{step} on KSampler");
                 let (at, _) = received
@@ -201,7 +178,8 @@ fn main() {
                     .iter()
                     .find(|(_, s)| *s == step)
                     .unwrap_or_else(|| panic!("{step} never reached the host's socket"));
-                let ms = |from: Instant, to: Instant| to.duration_since(from).as_secs_f64() * 1000.0;
+                let ms =
+                    |from: Instant, to: Instant| to.duration_since(from).as_secs_f64() * 1000.0;
                 let latency = Latency {
                     total: ms(sent.at, *at),
                     socket: ms(sent.at, *arrived),
@@ -257,7 +235,10 @@ fn print(component: &Path, runs: u64, steps: u32, step_ms: u64, latencies: Vec<L
     let rows: [Row; 3] = [
         ("`HostServices::progress` (in all)", |l| l.total),
         ("the host's socket hands it to the runtime", |l| l.socket),
-        ("… then through the guest to `HostServices::progress`", |l| l.guest),
+        (
+            "… then through the guest to `HostServices::progress`",
+            |l| l.guest,
+        ),
     ];
     for (label, part) in rows {
         let mut values: Vec<f64> = latencies.iter().map(part).collect();

@@ -9,11 +9,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use mdc_runtime::plugin::types::{
-    ActionInput, AssetMetadata, Capability, Cardinality, HttpError, HttpRequest, HttpResponse,
-    LogLevel, NodeDescriptor, NodeInput, ParamType, ParamValue, QualityTier, Severity,
-    SocketRequest, Value,
+    ActionInput, Capability, Cardinality, LogLevel, NodeDescriptor, NodeInput, ParamType,
+    ParamValue, QualityTier, Severity, Value,
 };
-use mdc_runtime::plugin::{BodyStream, CallContext, Grants, HostServices, Plugin, SocketStream};
+use mdc_runtime::plugin::{CallContext, Grants, HostServices, Plugin, ServicesLayer};
 use serde_json::{Value as Json, json};
 
 use super::json_input::{inputs_from_json, params_from_json};
@@ -348,7 +347,11 @@ impl ProgressLines {
 }
 
 #[async_trait::async_trait]
-impl HostServices for ProgressLines {
+impl ServicesLayer for ProgressLines {
+    fn inner(&self) -> &dyn HostServices {
+        self.inner.as_ref()
+    }
+
     fn log(&self, level: LogLevel, message: &str) {
         eprintln!("{}", log_line(level, message));
         self.inner.log(level, message);
@@ -365,33 +368,6 @@ impl HostServices for ProgressLines {
             *last = message.to_string();
         }
         self.inner.progress(fraction, message);
-    }
-
-    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
-        self.inner.asset_metadata(id).await
-    }
-
-    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
-        self.inner.read_asset(id).await
-    }
-
-    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
-        self.inner.write_output(mime, bytes).await
-    }
-
-    async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        self.inner.http_fetch(request).await
-    }
-
-    async fn http_open(&self, request: HttpRequest) -> Result<Box<dyn BodyStream>, HttpError> {
-        self.inner.http_open(request).await
-    }
-
-    async fn socket_connect(
-        &self,
-        request: SocketRequest,
-    ) -> Result<Box<dyn SocketStream>, HttpError> {
-        self.inner.socket_connect(request).await
     }
 
     fn preview(&self, mime: &str, bytes: &[u8]) {

@@ -415,13 +415,17 @@ async fn serve_socket(shared: Arc<Shared>, sid: String, socket: WebSocket) {
                 break;
             }
             if let Some((prompt_id, value, max)) = progress {
-                writer_shared.progress_sent.lock().unwrap().push(SentProgress {
-                    at,
-                    written: Instant::now(),
-                    prompt_id,
-                    value,
-                    max,
-                });
+                writer_shared
+                    .progress_sent
+                    .lock()
+                    .unwrap()
+                    .push(SentProgress {
+                        at,
+                        written: Instant::now(),
+                        prompt_id,
+                        value,
+                        max,
+                    });
             }
         }
     });

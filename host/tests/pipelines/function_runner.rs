@@ -71,13 +71,17 @@ fn routes_to_the_model_of_the_tier() {
         text.contains("Create Image at Standard · served by sdxl-local · 1 image"),
         "{text}"
     );
-    for line in ["running KSampler", "step 1/4 on KSampler", "step 4/4 on KSampler"] {
-        assert!(text.contains(line), "the backend's progress passes through: {text}");
+    for line in [
+        "running KSampler",
+        "step 1/4 on KSampler",
+        "step 4/4 on KSampler",
+    ] {
+        assert!(
+            text.contains(line),
+            "the backend's progress passes through: {text}"
+        );
     }
-    assert!(
-        out.path().join("preview.png").is_file(),
-        "its previews too"
-    );
+    assert!(out.path().join("preview.png").is_file(), "its previews too");
     let take = &output_values(&outputs_json(out.path()), "take")[0];
     assert_eq!(asset_bytes(out.path(), take), png_bytes(1024, 1024, 7));
 

@@ -10,6 +10,6 @@ pub use descriptor_check::{DescriptorProblem, check_descriptor, check_value};
 pub use engine::{
     BodyStream, CallContext, CallOutcome, CallReport, CancelToken, CodeSource, EngineConfig,
     Grants, HostServices, Limits, LiveInstance, NoServices, Plugin, PluginEngine, PluginHealth,
-    PoolingConfig, SUPPORTED_CONTRACTS, SocketStream,
+    PoolingConfig, SUPPORTED_CONTRACTS, ServicesLayer, SocketStream,
 };
 pub use error::{CallError, CallKind, Failure, LoadError, PluginLabel};

@@ -30,7 +30,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 pub use self::inspect::{ComponentFacts, inspect};
 pub use self::limits::{EngineConfig, Limits, PoolingConfig};
 pub use self::plugin::{CallOutcome, CallReport, LiveInstance, Plugin, PluginHealth};
-pub use self::services::{CallContext, CancelToken, Grants, HostServices, NoServices};
+pub use self::services::{
+    CallContext, CancelToken, Grants, HostServices, NoServices, ServicesLayer,
+};
 pub use self::streams::{BodyStream, SocketStream};
 
 use self::code_cache::CodeCache;

@@ -78,6 +78,105 @@ pub trait HostServices: Send + Sync + 'static {
     }
 }
 
+/// Services built on other services: a type implements [`ServicesLayer::inner`] and overrides
+/// only the methods it adds to (say, printing progress); every other method forwards to the
+/// inner services. Every layer is [`HostServices`] through the blanket implementation.
+#[async_trait::async_trait]
+pub trait ServicesLayer: Send + Sync + 'static {
+    /// The services this layer adds to.
+    fn inner(&self) -> &dyn HostServices;
+
+    /// See [`HostServices::log`].
+    fn log(&self, level: LogLevel, message: &str) {
+        self.inner().log(level, message)
+    }
+
+    /// See [`HostServices::progress`].
+    fn progress(&self, fraction: f32, message: &str) {
+        self.inner().progress(fraction, message)
+    }
+
+    /// See [`HostServices::asset_metadata`].
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+        self.inner().asset_metadata(id).await
+    }
+
+    /// See [`HostServices::read_asset`].
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+        self.inner().read_asset(id).await
+    }
+
+    /// See [`HostServices::write_output`].
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+        self.inner().write_output(mime, bytes).await
+    }
+
+    /// See [`HostServices::http_fetch`].
+    async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.inner().http_fetch(request).await
+    }
+
+    /// See [`HostServices::http_open`].
+    async fn http_open(&self, request: HttpRequest) -> Result<Box<dyn BodyStream>, HttpError> {
+        self.inner().http_open(request).await
+    }
+
+    /// See [`HostServices::socket_connect`].
+    async fn socket_connect(
+        &self,
+        request: SocketRequest,
+    ) -> Result<Box<dyn SocketStream>, HttpError> {
+        self.inner().socket_connect(request).await
+    }
+
+    /// See [`HostServices::preview`].
+    fn preview(&self, mime: &str, bytes: &[u8]) {
+        self.inner().preview(mime, bytes)
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: ServicesLayer> HostServices for T {
+    fn log(&self, level: LogLevel, message: &str) {
+        ServicesLayer::log(self, level, message)
+    }
+
+    fn progress(&self, fraction: f32, message: &str) {
+        ServicesLayer::progress(self, fraction, message)
+    }
+
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+        ServicesLayer::asset_metadata(self, id).await
+    }
+
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+        ServicesLayer::read_asset(self, id).await
+    }
+
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+        ServicesLayer::write_output(self, mime, bytes).await
+    }
+
+    async fn http_fetch(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        ServicesLayer::http_fetch(self, request).await
+    }
+
+    async fn http_open(&self, request: HttpRequest) -> Result<Box<dyn BodyStream>, HttpError> {
+        ServicesLayer::http_open(self, request).await
+    }
+
+    async fn socket_connect(
+        &self,
+        request: SocketRequest,
+    ) -> Result<Box<dyn SocketStream>, HttpError> {
+        ServicesLayer::socket_connect(self, request).await
+    }
+
+    fn preview(&self, mime: &str, bytes: &[u8]) {
+        ServicesLayer::preview(self, mime, bytes)
+    }
+}
+
 /// Services that refuse everything: for describe, validate and tests.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoServices;
