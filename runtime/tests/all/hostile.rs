@@ -278,57 +278,39 @@ async fn one_output_larger_than_a_default_host_call_is_stored() {
     assert_eq!(outputs[0].1.len(), 160 << 20);
 }
 
+/// One output past the call's output bytes, and outputs adding up past them, are refused with
+/// the limit and the total attempted; what fitted before is kept.
 #[tokio::test]
-async fn one_output_past_the_output_bytes_is_refused() {
-    let plugin = hostile(
-        "hostile-outputs",
-        Limits {
-            output_bytes: 64 << 20,
-            ..Limits::default()
-        },
-    )
-    .await;
-    let recorder = Recorder::new();
-    let err = failing(
-        &plugin,
-        "hostile-outputs",
-        "output",
-        CallContext::new(recorder.clone()),
-    )
-    .await;
-    assert!(
-        matches!(
-            err.failure,
-            Failure::OutputTooLarge { limit, attempted } if limit == 64 << 20 && attempted == 100 << 20
-        ),
-        "{err}"
-    );
-    assert!(recorder.outputs.lock().unwrap().is_empty());
-}
-
-#[tokio::test]
-async fn outputs_that_add_up_past_the_output_bytes_are_refused() {
-    let plugin = hostile(
-        "hostile-outputs",
-        Limits {
-            output_bytes: 100 << 20,
-            ..Limits::default()
-        },
-    )
-    .await;
-    let recorder = Recorder::new();
-    let err = failing(
-        &plugin,
-        "hostile-outputs",
-        "outputs",
-        CallContext::new(recorder.clone()),
-    )
-    .await;
-    assert!(
-        matches!(err.failure, Failure::OutputTooLarge { limit, attempted } if limit == 100 << 20 && attempted == 128 << 20),
-        "{err}"
-    );
-    assert_eq!(recorder.outputs.lock().unwrap().len(), 1);
+async fn outputs_past_the_output_bytes_are_refused() {
+    for (mode, limit, attempted, kept) in [
+        ("output", 64u64 << 20, 100u64 << 20, 0),
+        ("outputs", 100 << 20, 128 << 20, 1),
+    ] {
+        let plugin = hostile(
+            "hostile-outputs",
+            Limits {
+                output_bytes: limit,
+                ..Limits::default()
+            },
+        )
+        .await;
+        let recorder = Recorder::new();
+        let err = failing(
+            &plugin,
+            "hostile-outputs",
+            mode,
+            CallContext::new(recorder.clone()),
+        )
+        .await;
+        assert!(
+            matches!(
+                err.failure,
+                Failure::OutputTooLarge { limit: l, attempted: a } if l == limit && a == attempted
+            ),
+            "{mode}: {err}"
+        );
+        assert_eq!(recorder.outputs.lock().unwrap().len(), kept, "{mode}");
+    }
 }
 
 #[tokio::test]
