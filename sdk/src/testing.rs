@@ -207,18 +207,31 @@ impl State {
             let why = format!("`{}` is not an absolute URL", request.url);
             return Box::new(move || Err(HttpError::InvalidRequest(why)));
         };
-        match self.handlers.iter().find(|(o, _)| *o == origin) {
-            Some((_, handler)) => {
-                let handler = Rc::clone(handler);
-                let request = request.clone();
-                Box::new(move || handler(&request))
-            }
-            None => Box::new(move || {
-                Err(HttpError::Unreachable(format!(
-                    "no test handler for origin {origin}"
-                )))
-            }),
+        let request = request.clone();
+        dispatch(&self.handlers, origin, "handler", move |handler| {
+            handler(&request)
+        })
+    }
+}
+
+/// The answer of the handler registered for `origin`, computed later (outside the state's
+/// borrow), or an "unreachable" error naming the origin when none is.
+fn dispatch<H: ?Sized + 'static, R: 'static>(
+    handlers: &[(String, Rc<H>)],
+    origin: String,
+    what: &'static str,
+    answer: impl FnOnce(Rc<H>) -> Result<R, HttpError> + 'static,
+) -> Box<dyn FnOnce() -> Result<R, HttpError>> {
+    match handlers.iter().find(|(o, _)| *o == origin) {
+        Some((_, handler)) => {
+            let handler = Rc::clone(handler);
+            Box::new(move || answer(handler))
         }
+        None => Box::new(move || {
+            Err(HttpError::Unreachable(format!(
+                "no test {what} for origin {origin}"
+            )))
+        }),
     }
 }
 

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use super::{State, TestHost, origin_of, with_test_host};
+use super::{State, TestHost, dispatch, origin_of, with_test_host};
 use crate::live::{BodyChunk, Message, SocketEvent};
 use crate::types::{Capability, HttpError, HttpRequest};
 
@@ -103,18 +103,10 @@ impl State {
             return Box::new(move || Err(HttpError::Unreachable(why)));
         }
         let origin = origin_of(&request.url).unwrap_or_default();
-        match self.stream_handlers.iter().find(|(o, _)| *o == origin) {
-            Some((_, handler)) => {
-                let handler = Rc::clone(handler);
-                let request = request.clone();
-                Box::new(move || handler(&request))
-            }
-            None => Box::new(move || {
-                Err(HttpError::Unreachable(format!(
-                    "no test stream for origin {origin}"
-                )))
-            }),
-        }
+        let request = request.clone();
+        dispatch(&self.stream_handlers, origin, "stream", move |handler| {
+            handler(&request)
+        })
     }
 
     pub(crate) fn socket_route(
@@ -137,18 +129,10 @@ impl State {
             let why = format!("{url:?} is not a ws:// or wss:// URL");
             return Box::new(move || Err(HttpError::InvalidRequest(why)));
         };
-        match self.socket_handlers.iter().find(|(o, _)| *o == origin) {
-            Some((_, handler)) => {
-                let handler = Rc::clone(handler);
-                let url = url.to_string();
-                Box::new(move || handler(&url))
-            }
-            None => Box::new(move || {
-                Err(HttpError::Unreachable(format!(
-                    "no test WebSocket for origin {origin}"
-                )))
-            }),
-        }
+        let url = url.to_string();
+        dispatch(&self.socket_handlers, origin, "WebSocket", move |handler| {
+            handler(&url)
+        })
     }
 
     pub(crate) fn preview(&mut self, mime: &str, bytes: &[u8]) {
