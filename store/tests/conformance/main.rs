@@ -5,6 +5,7 @@
 //! that cannot be reached fails these tests — it never skips them.
 
 mod cases;
+mod schema;
 mod support;
 
 macro_rules! conformance {

@@ -13,7 +13,7 @@ pub struct TestDb {
 /// A new SQLite file in a temporary folder.
 pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqlStore::open_sqlite(&dir.path().join("mdc.db"))
+    let store = SqlStore::open_sqlite(&sqlite_file(&dir))
         .await
         .expect("open SQLite");
     TestDb {
@@ -21,6 +21,11 @@ pub async fn sqlite() -> TestDb {
         cleanup: None,
         _dir: Some(dir),
     }
+}
+
+/// The database file of a [`sqlite`] test database in `dir`.
+pub fn sqlite_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    dir.path().join("mdc.db")
 }
 
 /// The PostgreSQL server's admin URL.
@@ -55,6 +60,18 @@ pub async fn postgres() -> TestDb {
 }
 
 impl TestDb {
+    /// The SQLite file of this test's database, if it is one.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        self._dir.as_ref().map(sqlite_file)
+    }
+
+    /// The URL of this test's PostgreSQL database, if it is one.
+    pub fn postgres_database_url(&self) -> Option<String> {
+        let (admin_url, name) = self.cleanup.as_ref()?;
+        let (base, _) = admin_url.rsplit_once('/')?;
+        Some(format!("{base}/{name}"))
+    }
+
     /// Drops the PostgreSQL database (SQLite's folder goes with the value).
     pub async fn drop(self) {
         self.store.close().await;
