@@ -12,3 +12,4 @@ mod limits;
 mod live;
 mod loading;
 mod quarantine;
+mod tidy;
