@@ -148,7 +148,10 @@ fn execute_injects_uploads_and_returns_every_output() {
     assert_eq!(body["prompt"]["3"]["inputs"]["seed"], 5);
     assert_eq!(body["prompt"]["10"]["inputs"]["image"], "ref.png");
     let chosen = body["prompt_id"].as_str().unwrap();
-    assert_eq!(body["client_id"], chosen, "events are routed to our own socket");
+    assert_eq!(
+        body["client_id"], chosen,
+        "events are routed to our own socket"
+    );
     assert!(
         host.socket_urls() == [format!("ws://gpu:8188/ws?clientId={chosen}")],
         "{:?}",

@@ -54,7 +54,9 @@ fn validate_reports_registry_mistakes_and_missing_routes() {
 
 /// A text message of ComfyUI's WebSocket.
 fn event(kind: &str, data: Json) -> SocketEvent {
-    SocketEvent::Message(Message::Text(json!({"type": kind, "data": data}).to_string()))
+    SocketEvent::Message(Message::Text(
+        json!({"type": kind, "data": data}).to_string(),
+    ))
 }
 
 #[test]
@@ -88,8 +90,14 @@ fn an_unreachable_model_falls_back_and_the_summary_says_so() {
             Ok(TestSocket::new([
                 event("execution_start", json!({"prompt_id": id})),
                 event("executing", json!({"node": "9", "prompt_id": id})),
-                event("progress", json!({"value": 1, "max": 2, "node": "9", "prompt_id": id})),
-                event("progress", json!({"value": 2, "max": 2, "node": "9", "prompt_id": id})),
+                event(
+                    "progress",
+                    json!({"value": 1, "max": 2, "node": "9", "prompt_id": id}),
+                ),
+                event(
+                    "progress",
+                    json!({"value": 2, "max": 2, "node": "9", "prompt_id": id}),
+                ),
                 event("execution_success", json!({"prompt_id": id})),
                 event("executing", json!({"node": null, "prompt_id": id})),
             ]))
@@ -113,7 +121,10 @@ fn an_unreachable_model_falls_back_and_the_summary_says_so() {
             .any(|(level, line)| *level == LogLevel::Warn && line.contains("fell back to b"))
     );
     let progress: Vec<(f32, String)> = host.progress();
-    let steps: Vec<&(f32, String)> = progress.iter().filter(|(_, m)| m.starts_with("step")).collect();
+    let steps: Vec<&(f32, String)> = progress
+        .iter()
+        .filter(|(_, m)| m.starts_with("step"))
+        .collect();
     assert_eq!(
         steps.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>(),
         ["step 1/2 on SaveImage", "step 2/2 on SaveImage"],

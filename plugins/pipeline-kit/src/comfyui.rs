@@ -182,8 +182,8 @@ impl ComfyUi {
         let request = HttpRequest::post(self.client.url("/prompt"), body.to_string())
             .header("content-type", "application/json")
             .timeout_ms(net::DEFAULT_TIMEOUT_MS);
-        let response = host::http_fetch(&request)
-            .map_err(|e| self.client.error(doing, &NetError::from(e)))?;
+        let response =
+            host::http_fetch(&request).map_err(|e| self.client.error(doing, &NetError::from(e)))?;
         if response.status == 400 {
             let answer: Json =
                 mdc_sdk::serde_json::from_slice(&response.body).unwrap_or(Json::Null);

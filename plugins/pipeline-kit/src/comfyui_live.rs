@@ -77,10 +77,7 @@ pub fn socket_url(base: &str, client_id: &str) -> String {
         Some(rest) => format!("wss://{rest}"),
         None => format!("ws://{}", base.strip_prefix("http://").unwrap_or(base)),
     };
-    format!(
-        "{origin}/ws{}",
-        net::query(&[("clientId", client_id)])
-    )
+    format!("{origin}/ws{}", net::query(&[("clientId", client_id)]))
 }
 
 /// Opens ComfyUI's WebSocket for `client_id`; `None`, after saying why once, when it cannot
@@ -376,7 +373,9 @@ impl<'w> Tracker<'w> {
                 (!nodes.is_empty()).then(|| {
                     let n = nodes.len();
                     let s = if n == 1 { "" } else { "s" };
-                    self.report(format!("running on ComfyUI ({n} node{s} reused from the cache)"))
+                    self.report(format!(
+                        "running on ComfyUI ({n} node{s} reused from the cache)"
+                    ))
                 })?
             }
             Event::Executing { node: None, .. } => {
@@ -384,7 +383,9 @@ impl<'w> Tracker<'w> {
                 self.ended = true;
                 None
             }
-            Event::Executing { node: Some(node), .. } => {
+            Event::Executing {
+                node: Some(node), ..
+            } => {
                 self.started = true;
                 self.finish_current();
                 self.current = Some((node.clone(), None));
@@ -499,7 +500,10 @@ mod tests {
             groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
             [8, 4, 4, 4, 12]
         );
-        assert!(id.chars().all(|c| c == '-' || matches!(c, '0'..='9' | 'a'..='f')));
+        assert!(
+            id.chars()
+                .all(|c| c == '-' || matches!(c, '0'..='9' | 'a'..='f'))
+        );
         assert!(groups[2].starts_with('4'), "{id}");
         assert!("89ab".contains(&groups[3][..1]), "{id}");
         assert_eq!(id, prompt_id("{\"3\":{}}", 0), "reproducible");
@@ -524,11 +528,17 @@ mod tests {
         let wf = workflow();
         let mut tracker = Tracker::new(OURS, &wf);
         let apply = |t: &mut Tracker, s: String| t.apply(&Event::parse(&s).unwrap());
-        let start = apply(&mut tracker, text("execution_start", json!({"prompt_id": OURS})));
+        let start = apply(
+            &mut tracker,
+            text("execution_start", json!({"prompt_id": OURS})),
+        );
         assert_eq!(start.unwrap().fraction, 0.1);
         let loading = apply(
             &mut tracker,
-            text("executing", json!({"node": "4", "display_node": "4", "prompt_id": OURS})),
+            text(
+                "executing",
+                json!({"node": "4", "display_node": "4", "prompt_id": OURS}),
+            ),
         )
         .unwrap();
         assert_eq!(loading.message, "running CheckpointLoaderSimple");
@@ -553,7 +563,10 @@ mod tests {
             ("running VAE Decode", last.fraction)
         );
         assert!(tracker.running());
-        apply(&mut tracker, text("execution_success", json!({"prompt_id": OURS})));
+        apply(
+            &mut tracker,
+            text("execution_success", json!({"prompt_id": OURS})),
+        );
         assert!(!tracker.ended());
         apply(
             &mut tracker,
@@ -569,7 +582,10 @@ mod tests {
         let mut apply = |s: String| tracker.apply(&Event::parse(&s).unwrap());
         assert_eq!(apply(progress(THEIRS, 3, 7)), None);
         assert_eq!(
-            apply(text("executing", json!({"node": null, "prompt_id": THEIRS}))),
+            apply(text(
+                "executing",
+                json!({"node": null, "prompt_id": THEIRS})
+            )),
             None
         );
         assert_eq!(
@@ -578,7 +594,10 @@ mod tests {
             "no prompt id and ours has not started"
         );
         assert_eq!(
-            apply(text("status", json!({"status": {"exec_info": {"queue_remaining": 2}}}))),
+            apply(text(
+                "status",
+                json!({"status": {"exec_info": {"queue_remaining": 2}}})
+            )),
             None
         );
         assert!(!tracker.started() && !tracker.ended());
@@ -649,7 +668,13 @@ mod tests {
                 prompt_id: OURS.to_owned(),
                 number: 1,
             };
-            let followed = follow(&server, &socket, &queued, &workflow(), Duration::from_secs(9))?;
+            let followed = follow(
+                &server,
+                &socket,
+                &queued,
+                &workflow(),
+                Duration::from_secs(9),
+            )?;
             Ok(NodeOutputs::new().summary(format!("{followed:?}")))
         }
     }
@@ -663,7 +688,10 @@ mod tests {
     #[test]
     fn following_reports_our_steps_shows_our_previews_and_ends_at_node_null() {
         let script = vec![
-            text("status", json!({"status": {"exec_info": {"queue_remaining": 1}}, "sid": OURS})),
+            text(
+                "status",
+                json!({"status": {"exec_info": {"queue_remaining": 1}}, "sid": OURS}),
+            ),
             progress(THEIRS, 1, 7),
             text("execution_start", json!({"prompt_id": OURS})),
             text("executing", json!({"node": "3", "prompt_id": OURS})),
@@ -699,16 +727,18 @@ mod tests {
         let previews = host.previews();
         assert_eq!(previews.len(), 1, "only the preview sent while ours ran");
         assert_eq!(previews[0], ("image/png".to_owned(), b"\x89PNG".to_vec()));
-        assert!(host.http_requests().is_empty(), "no polling while events came");
+        assert!(
+            host.http_requests().is_empty(),
+            "no polling while events came"
+        );
     }
 
     #[test]
     fn a_socket_that_closes_early_hands_over_to_polling() {
         let host = TestHost::new().socket("http://gpu:8188", |_| {
-            Ok(TestSocket::new([SocketEvent::Message(Message::Text(text(
-                "execution_start",
-                json!({"prompt_id": OURS}),
-            )))]))
+            Ok(TestSocket::new([SocketEvent::Message(Message::Text(
+                text("execution_start", json!({"prompt_id": OURS})),
+            ))]))
         });
         let out = host.execute::<Follow>(InputBuilder::new()).unwrap();
         assert_eq!(out.summary, "Lost(\"closed by the server\")");

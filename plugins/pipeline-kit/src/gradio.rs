@@ -672,7 +672,11 @@ impl Gradio {
                 .unwrap_or_default();
             return Err(failed(NetError::Status {
                 status: stream.status(),
-                body: String::from_utf8_lossy(&body).trim().chars().take(300).collect(),
+                body: String::from_utf8_lossy(&body)
+                    .trim()
+                    .chars()
+                    .take(300)
+                    .collect(),
             }));
         }
         let opened = Instant::now();
@@ -862,8 +866,14 @@ mod tests {
         assert_eq!(m, "generating on Wan2GP: Denoising: step 15/30");
         assert!((f - 0.5).abs() < 1e-6, "{f}");
         let (f, m) = progress.update(&generating(2, Some("Denoising: step 1/4")));
-        assert_eq!((f, m.as_str()), (0.5, "generating on Wan2GP: Denoising: step 1/4"));
-        assert_eq!(progress.update(&generating(3, None)).1, "generating on Wan2GP: update 3");
+        assert_eq!(
+            (f, m.as_str()),
+            (0.5, "generating on Wan2GP: Denoising: step 1/4")
+        );
+        assert_eq!(
+            progress.update(&generating(3, None)).1,
+            "generating on Wan2GP: update 3"
+        );
         let heartbeat = Stage::Heartbeat {
             elapsed: Duration::from_millis(15_400),
         };

@@ -15,9 +15,7 @@ use std::time::Duration;
 use mdc_sdk::prelude::*;
 use mdc_sdk::serde_json::{Value as Json, json};
 
-use crate::gradio::{
-    Endpoint, FileData, Gradio, Parameter, Prefix, StageProgress, api_route_name,
-};
+use crate::gradio::{Endpoint, FileData, Gradio, Parameter, Prefix, StageProgress, api_route_name};
 use crate::net::Client;
 use crate::request::{Function, Generated, GenerationRequest};
 

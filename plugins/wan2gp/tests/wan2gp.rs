@@ -196,7 +196,10 @@ fn a_standard_take_uses_the_balanced_preset_and_reports_each_step() {
         "every stage of the event stream as it arrives"
     );
     let step = host.progress()[3].0;
-    assert!((step - 0.18).abs() < 1e-6, "step 3 of 30 is 10 % of the running range: {step}");
+    assert!(
+        (step - 0.18).abs() < 1e-6,
+        "step 3 of 30 is 10 % of the running range: {step}"
+    );
 }
 
 #[test]

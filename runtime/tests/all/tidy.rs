@@ -41,7 +41,9 @@ fn code_naming(files: &[PathBuf], word: &str) -> Vec<String> {
 /// The `[dependencies]` section of a manifest.
 fn dependencies(manifest: &Path) -> String {
     let text = std::fs::read_to_string(manifest).unwrap();
-    let start = text.find("[dependencies]").expect("a [dependencies] section");
+    let start = text
+        .find("[dependencies]")
+        .expect("a [dependencies] section");
     let rest = &text[start + "[dependencies]".len()..];
     rest[..rest.find("\n[").unwrap_or(rest.len())].to_string()
 }
@@ -59,7 +61,10 @@ fn wasmtime_never_leaves_the_engine() {
     outside.extend(rust_files(&root.join("sdk/src")));
     assert!(outside.len() > 20, "the sources were found");
     let hits = code_naming(&outside, "wasmtime");
-    assert!(hits.is_empty(), "wasmtime named outside plugin::engine: {hits:?}");
+    assert!(
+        hits.is_empty(),
+        "wasmtime named outside plugin::engine: {hits:?}"
+    );
 }
 
 #[test]
