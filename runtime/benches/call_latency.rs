@@ -13,7 +13,6 @@
 //! command line scales the sample counts; a word runs only the rows whose name contains it;
 //! `MDC_BENCH_PLUGIN_THREADS=N` measures another plugin thread count than the default.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -56,14 +55,10 @@ impl HostServices for Services {
     }
 }
 
+mod support;
+
 fn component(name: &str) -> Option<Vec<u8>> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = target
-        .join("wasm32-wasip2/plugin")
-        .join(format!("guest_{}.wasm", name.replace('-', "_")));
-    std::fs::read(path).ok()
+    std::fs::read(support::guest_path(name)).ok()
 }
 
 fn input(params: &[(&str, &str)]) -> NodeInput {

@@ -6,19 +6,15 @@
 //! `describe` round trip, a trivial `execute`, memory per idle instance, instances per GiB and
 //! how far past its CPU budget a runaway plugin runs before it is stopped.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use mdc_runtime::plugin::types::{NodeInput, ParamEntry, ParamValue, QualityTier};
 use mdc_runtime::plugin::{CallContext, EngineConfig, Limits, PluginEngine, PoolingConfig};
 
+mod support;
+
 fn fixture(name: &str) -> Vec<u8> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = target
-        .join("wasm32-wasip2/plugin")
-        .join(format!("guest_{}.wasm", name.replace('-', "_")));
+    let path = support::guest_path(name);
     std::fs::read(&path)
         .unwrap_or_else(|err| panic!("{}: {err}; run `cargo xtask build-plugins`", path.display()))
 }

@@ -444,6 +444,12 @@ async fn serve_socket(shared: Arc<Shared>, sid: String, socket: WebSocket) {
 /// Sends a prompt's event the way ComfyUI routes it: to the socket of the prompt's client
 /// id; without one, `lifecycle` events (sent with `add_message`, not broadcast) go nowhere
 /// and the others to every socket.
+/// The `executed` event of an output node, with the files it saved (or had saved before).
+fn emit_executed(shared: &Shared, job: &Job, node: &str, output: &Json) {
+    let data = json!({"node": node, "display_node": node, "output": output, "prompt_id": job.id});
+    emit(shared, job, event("executed", data), false);
+}
+
 fn emit(shared: &Shared, job: &Job, frame: Frame, lifecycle: bool) {
     let sockets = shared.sockets.lock().unwrap();
     match &job.client_id {
@@ -943,16 +949,7 @@ fn run_job(shared: &Shared, job: &Job) -> Option<Json> {
             if is_output {
                 let old = shared.queue.lock().unwrap().node_outputs.get(id).cloned();
                 if let Some(old) = old {
-                    emit(
-                        shared,
-                        job,
-                        event(
-                            "executed",
-                            json!({"node": id, "display_node": id,
-                        "output": old, "prompt_id": job.id}),
-                        ),
-                        false,
-                    );
+                    emit_executed(shared, job, id, &old);
                     outputs.insert(id.clone(), old);
                 }
             }
@@ -1036,16 +1033,7 @@ fn run_job(shared: &Shared, job: &Job) -> Option<Json> {
         }
         if is_output {
             let output = save_outputs(shared, job, id);
-            emit(
-                shared,
-                job,
-                event(
-                    "executed",
-                    json!({"node": id, "display_node": id,
-                "output": output, "prompt_id": job.id}),
-                ),
-                false,
-            );
+            emit_executed(shared, job, id, &output);
             shared
                 .queue
                 .lock()
