@@ -57,7 +57,7 @@ fn wasmtime_never_leaves_the_engine() {
         .filter(|file| !file.starts_with(&engine))
         .collect();
     outside.extend(rust_files(&root.join("host/src")));
-    outside.extend(rust_files(&root.join("store/src")));
+    outside.extend(rust_files(&root.join("host/store/src")));
     outside.extend(rust_files(&root.join("sdk/src")));
     assert!(outside.len() > 20, "the sources were found");
     let hits = code_naming(&outside, "wasmtime");

@@ -10,12 +10,12 @@ use crate::{Result, StoreError, now_millis};
 const SQLITE: &[(i64, &str, &str)] = &[(
     1,
     "core",
-    include_str!("../../../migrations/sqlite/0001_core.sql"),
+    include_str!("../../../../migrations/sqlite/0001_core.sql"),
 )];
 const POSTGRES: &[(i64, &str, &str)] = &[(
     1,
     "core",
-    include_str!("../../../migrations/postgres/0001_core.sql"),
+    include_str!("../../../../migrations/postgres/0001_core.sql"),
 )];
 
 /// Brings the schema up to date.
