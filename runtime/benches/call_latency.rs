@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use mdc_runtime::plugin::types::{AssetMetadata, NodeInput, ParamEntry, ParamValue, QualityTier};
 use mdc_runtime::plugin::{
-    CallContext, CancelToken, EngineConfig, HostServices, Limits, Plugin, PluginEngine,
+    CallContext, CancellationToken, EngineConfig, HostServices, Limits, Plugin, PluginEngine,
 };
 
 /// Size of the asset the host-call runaways read over and over.
@@ -113,7 +113,7 @@ async fn measure(
     runaways: Option<&Runaways>,
     samples: usize,
 ) -> (Vec<Duration>, Vec<Duration>) {
-    let stop = CancelToken::new();
+    let stop = CancellationToken::new();
     let mut running = Vec::new();
     if let Some(runaways) = runaways {
         for _ in 0..runaways.count {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use mdc_runtime::plugin::{CallContext, CancelToken, Failure};
+use mdc_runtime::plugin::{CallContext, CancellationToken, Failure};
 use mdc_store::objects::ObjectStore;
 use mdc_store::{Execution, Outcome, Store, Take};
 use tokio::sync::{Notify, broadcast, watch};
@@ -195,10 +195,10 @@ impl Slot {
 
     /// Runs a claimed batch in queue order, keeping every held lease alive meanwhile.
     async fn run_batch(&self, batch: Vec<Execution>) {
-        let held: Arc<Mutex<HashMap<String, CancelToken>>> = Arc::new(Mutex::new(
+        let held: Arc<Mutex<HashMap<String, CancellationToken>>> = Arc::new(Mutex::new(
             batch
                 .iter()
-                .map(|e| (e.id.clone(), CancelToken::new()))
+                .map(|e| (e.id.clone(), CancellationToken::new()))
                 .collect(),
         ));
         let current: Arc<Mutex<Option<Current>>> = Arc::new(Mutex::new(None));
@@ -246,7 +246,7 @@ impl Slot {
     async fn record(
         &self,
         outcomes: Vec<(String, Outcome)>,
-        held: &Mutex<HashMap<String, CancelToken>>,
+        held: &Mutex<HashMap<String, CancellationToken>>,
     ) {
         if outcomes.is_empty() {
             return;
@@ -300,7 +300,7 @@ impl Slot {
     async fn execute(
         &self,
         execution: &Execution,
-        cancel: CancelToken,
+        cancel: CancellationToken,
         progress: watch::Sender<(f32, String)>,
     ) -> Outcome {
         let started = Instant::now();
@@ -340,7 +340,7 @@ impl Slot {
     async fn call(
         &self,
         execution: &Execution,
-        cancel: CancelToken,
+        cancel: CancellationToken,
         progress: watch::Sender<(f32, String)>,
     ) -> anyhow::Result<
         Result<
@@ -460,7 +460,7 @@ struct Current {
 async fn heartbeat(
     store: Arc<dyn Store>,
     worker_id: String,
-    held: Arc<Mutex<HashMap<String, CancelToken>>>,
+    held: Arc<Mutex<HashMap<String, CancellationToken>>>,
     current: Arc<Mutex<Option<Current>>>,
 ) {
     loop {

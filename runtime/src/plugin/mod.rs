@@ -8,7 +8,7 @@ pub mod types;
 
 pub use descriptor_check::{DescriptorProblem, check_descriptor, check_value};
 pub use engine::{
-    BodyStream, CallContext, CallOutcome, CallReport, CancelToken, CodeSource, EngineConfig,
+    BodyStream, CallContext, CallOutcome, CallReport, CancellationToken, CodeSource, EngineConfig,
     Grants, HostServices, Limits, LiveInstance, NoServices, Plugin, PluginEngine, PluginHealth,
     PoolingConfig, SUPPORTED_CONTRACTS, ServicesLayer, SocketStream,
 };

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use tokio_util::sync::CancellationToken;
 
 use super::streams::{BodyStream, SocketStream};
 use crate::plugin::descriptor_check::parse_origin;
@@ -214,47 +214,6 @@ impl Grants {
     }
 }
 
-/// A switch the caller flips to cancel a call; the plugin sees it through `is-cancelled`.
-#[derive(Debug, Clone, Default)]
-pub struct CancelToken {
-    inner: Arc<CancelInner>,
-}
-
-#[derive(Debug, Default)]
-struct CancelInner {
-    cancelled: AtomicBool,
-    notify: tokio::sync::Notify,
-}
-
-impl CancelToken {
-    /// A token that is not cancelled.
-    pub fn new() -> CancelToken {
-        CancelToken::default()
-    }
-
-    /// Cancels; idempotent.
-    pub fn cancel(&self) {
-        self.inner.cancelled.store(true, Ordering::SeqCst);
-        self.inner.notify.notify_waiters();
-    }
-
-    /// Whether `cancel` was called.
-    pub fn is_cancelled(&self) -> bool {
-        self.inner.cancelled.load(Ordering::SeqCst)
-    }
-
-    /// Resolves once cancelled.
-    pub async fn cancelled(&self) {
-        loop {
-            let notified = self.inner.notify.notified();
-            if self.is_cancelled() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
 /// Everything one call needs from its caller.
 #[derive(Clone)]
 pub struct CallContext {
@@ -262,8 +221,9 @@ pub struct CallContext {
     pub services: Arc<dyn HostServices>,
     /// What the operator granted.
     pub grants: Grants,
-    /// The cancellation switch.
-    pub cancel: CancelToken,
+    /// The cancellation switch: the caller cancels it, the plugin sees it through
+    /// `is-cancelled`, and waits on streams end early as `idle`.
+    pub cancel: CancellationToken,
     /// Whom the call is for: the project or user id the embedding chooses (`None`: no one in
     /// particular, itself one scope). Quarantine counts failures per scope, so one project's
     /// or user's inputs that keep breaking a plugin refuse it there only, until it is
@@ -277,7 +237,7 @@ impl CallContext {
         CallContext {
             services,
             grants: Grants::none(),
-            cancel: CancelToken::new(),
+            cancel: CancellationToken::new(),
             scope: None,
         }
     }

@@ -16,11 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::limits::Limits;
-use super::services::CancelToken;
 use super::state::StoreState;
 use crate::plugin::descriptor_check::parse_origin;
 use crate::plugin::http_rules;
 use crate::plugin::types::{Capability, HttpError, HttpRequest, SocketMessage, SocketRequest};
+use tokio_util::sync::CancellationToken;
 
 /// A response body the embedding reads as it arrives.
 #[async_trait::async_trait]
@@ -373,7 +373,7 @@ impl StoreState {
 
     /// How long the plugin's wait may last (capped by the stream-wait limit and the call's
     /// time left), and the switch that ends it early.
-    fn stream_wait(&self, timeout_ms: u32) -> (Duration, CancelToken) {
+    fn stream_wait(&self, timeout_ms: u32) -> (Duration, CancellationToken) {
         let left = self.limits.wall_time.saturating_sub(self.started.elapsed());
         let wait = Duration::from_millis(u64::from(timeout_ms))
             .min(self.limits.stream_wait)
@@ -399,7 +399,7 @@ impl StoreState {
 /// cancelled.
 async fn wait_for<T>(
     wait: Duration,
-    cancel: CancelToken,
+    cancel: CancellationToken,
     next: impl Future<Output = T>,
 ) -> Option<T> {
     tokio::select! {
