@@ -77,7 +77,7 @@ async fn measure(
         "bench",
     )
     .unwrap();
-    let generator = Generator::new(store, plugins, pool.waker(), pool.finished());
+    let generator = Generator::new(store, plugins);
     let graph = project_graph(nodes, tag);
     let targets: Vec<NodeId> = graph.nodes().map(|n| n.id.clone()).collect();
     let quiet = |_| {};

@@ -99,7 +99,7 @@ async fn a_generation_survives_the_database_going_away() {
         "outage",
     )
     .unwrap();
-    let generator = Generator::new(store.clone(), plugins, pool.waker(), pool.finished());
+    let generator = Generator::new(store.clone(), plugins);
 
     let outage = {
         let (store, project_id, name) = (store.clone(), project.id.clone(), name.clone());

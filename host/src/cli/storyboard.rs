@@ -105,12 +105,7 @@ pub async fn run(args: StoryboardArgs, data_dir: &Path) -> anyhow::Result<()> {
         vec![TierQueue::defaults(Tier::Low).with_concurrency(args.workers)],
         "storyboard",
     )?;
-    let generator = Generator::new(
-        store.clone(),
-        plugins.clone(),
-        pool.waker(),
-        pool.finished(),
-    );
+    let generator = Generator::new(store.clone(), plugins.clone());
     let sequences: Vec<NodeId> = graph
         .nodes()
         .filter(|n| n.type_id == "sequence")

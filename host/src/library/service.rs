@@ -177,8 +177,29 @@ impl AssetLibrary {
     }
 
     /// Changes an asset in place: the id stays, so every node referencing it sees the change.
-    /// New bytes are written before the record changes; the old bytes go when unused.
+    /// New bytes are written before the record changes; the old bytes go when unused. The
+    /// changes are applied to the asset as it is when they are written: when someone else
+    /// changed it meanwhile, they are applied again on top of that change (a few times at
+    /// most), so neither change is lost.
     pub async fn update(
+        &self,
+        id: &str,
+        changes: EntryChanges,
+    ) -> Result<LibraryEntry, LibraryError> {
+        const ATTEMPTS: usize = 5;
+        for _ in 1..ATTEMPTS {
+            match self.update_once(id, changes.clone()).await {
+                Err(LibraryError::Store(StoreError::Conflict(why))) => {
+                    tracing::debug!(asset = id, %why, "the asset changed meanwhile; applying the changes again");
+                }
+                done => return done,
+            }
+        }
+        self.update_once(id, changes).await
+    }
+
+    /// [`Self::update`] on the asset as read now; a conflict when it changes before the write.
+    async fn update_once(
         &self,
         id: &str,
         changes: EntryChanges,
@@ -236,6 +257,7 @@ impl AssetLibrary {
                     content.thumbnail_key.clone(),
                 )
             }),
+            expected_version: Some(current.asset.version),
         };
         match self.store.update_asset(id, update).await {
             Ok(asset) => {

@@ -1,19 +1,24 @@
-//! Generate: plan the upstream closure, reuse cached takes, queue the rest wave by wave.
+//! Generate: store a generation (the upstream closure of its targets, step by step) for the
+//! [`super::driver`] to advance, and follow it to its end.
+//!
+//! A generation lives in the store, not in the caller: [`Generator::start`] returns once it
+//! is stored, and it completes whether or not anyone waits ([`Generator::wait`]) — a closed
+//! browser tab or a dropped request abandons nothing, and a restarted server resumes it.
+//! Progress is pushed by the store's events; nothing here polls.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use mdc_runtime::graph::{Catalog, DescriptorCatalog, Graph, NodeId, validate};
-use mdc_runtime::plugin::types::{
-    ConnectedValue, NodeInput, NodeOutputs, ParamEntry, PortValues, QualityTier, Severity, Value,
-};
-use mdc_runtime::schedule::{AssetHashes, KeyInputs, Plan, cache_key};
-use mdc_store::{Execution, ExecutionStatus, NewExecution, Store, Take, Tier};
-use tokio::sync::{Notify, broadcast};
+use mdc_runtime::graph::{Catalog, Graph, NodeId, validate};
+use mdc_runtime::plugin::types::{NodeOutputs, QualityTier, Severity};
+use mdc_runtime::schedule::Plan;
+use mdc_store::{Generation, GenerationStatus, NewGeneration, QueueEvent, StepStatus, Store, Take};
+use tokio_util::task::AbortOnDropHandle;
 
-use super::{Finished, PluginSet, request_json};
+use super::PluginSet;
+use super::driver::{Driver, request_to_json};
 use crate::wire::decode_outputs;
 
 /// What a Generate asks for besides its targets.
@@ -41,11 +46,11 @@ impl GenerateRequest {
 /// What happened to one node of a generation.
 #[derive(Debug, Clone)]
 pub enum NodeResult {
-    /// Served from the result cache: nothing ran.
+    /// Served from the result cache or by the take the user chose: nothing ran.
     Reused(NodeOutputs),
-    /// Ran and produced a new take.
+    /// Ran (for this generation or, shared by cache key, for another) and produced a take.
     Generated(NodeOutputs),
-    /// Ran and failed.
+    /// Ran and failed, or could not run.
     Failed(String),
     /// Not run because a node it depends on failed.
     Skipped(String),
@@ -90,44 +95,128 @@ impl GenerateReport {
     }
 }
 
-/// Runs generations against a store whose queue workers serve.
+/// Starts generations in a store whose queue workers serve, and advances every running
+/// generation of that store in a background task for as long as it lives.
 pub struct Generator {
     store: Arc<dyn Store>,
-    plugins: Arc<PluginSet>,
-    wake_workers: Arc<Notify>,
-    finished: broadcast::Sender<Arc<Finished>>,
-    /// The plugins' descriptors, for checking a plan before anything is queued.
-    catalog: DescriptorCatalog,
+    _driver: AbortOnDropHandle<()>,
 }
 
-/// Asset content hashes fetched before computing keys.
-struct Hashes(HashMap<String, String>);
-
-impl AssetHashes for Hashes {
-    fn content_hash(&self, asset_id: &str) -> Option<String> {
-        self.0.get(asset_id).cloned()
-    }
-}
+/// How long a waiter goes without an event before it re-reads the generation anyway (a
+/// notification lost with a database connection).
+const RECHECK: Duration = Duration::from_secs(5);
+/// How long a generation waits for a database that stopped answering before it gives up
+/// (the executions themselves are not lost: workers record them once it is back).
+const OUTAGE_PATIENCE: Duration = Duration::from_secs(60);
 
 impl Generator {
-    /// A generator queueing into `store`; `wake_workers` and `finished` come from the
-    /// in-process [`super::WorkerPool`] (remote workers are noticed by polling).
-    pub fn new(
-        store: Arc<dyn Store>,
-        plugins: Arc<PluginSet>,
-        wake_workers: Arc<Notify>,
-        finished: broadcast::Sender<Arc<Finished>>,
-    ) -> Self {
+    /// A generator storing into `store`; it starts the driver, so it must be created inside
+    /// a Tokio runtime.
+    pub fn new(store: Arc<dyn Store>, plugins: Arc<PluginSet>) -> Self {
+        let driver = Arc::new(Driver::new(store.clone(), plugins));
         Generator {
-            catalog: plugins.catalog(),
             store,
-            plugins,
-            wake_workers,
-            finished,
+            _driver: AbortOnDropHandle::new(tokio::spawn(driver.run())),
         }
     }
 
-    /// Brings `targets` and everything they depend on up to date as `request` says.
+    /// Stores a generation that brings `targets` and everything they depend on up to date
+    /// as `request` says, and returns its id at once.
+    pub async fn start(
+        &self,
+        project_id: &str,
+        graph: &Graph,
+        targets: &[NodeId],
+        request: &GenerateRequest,
+    ) -> anyhow::Result<String> {
+        let plan = Plan::for_nodes(graph, targets)?;
+        let part = plan_graph(graph, &plan);
+        let steps = plan
+            .steps
+            .iter()
+            .map(|step| {
+                let mut upstream: Vec<String> = graph
+                    .incoming(step.node.as_str())
+                    .map(|edge| edge.source.as_str().to_string())
+                    .collect();
+                upstream.sort();
+                upstream.dedup();
+                (step.node.as_str().to_string(), upstream)
+            })
+            .collect();
+        let generation = self
+            .store
+            .create_generation(NewGeneration {
+                project_id: project_id.to_string(),
+                request: request_to_json(request, targets),
+                graph: crate::wire::encode_graph(&part)?.to_string(),
+                requested_by: request.requested_by.clone(),
+                steps,
+            })
+            .await?;
+        Ok(generation.id)
+    }
+
+    /// Follows a generation to its end, telling `events` as its steps finish. Reads what
+    /// changed when the store announces a change, not every step each time.
+    pub async fn wait(
+        &self,
+        generation_id: &str,
+        events: &(dyn Fn(GenerateEvent) + Sync),
+    ) -> anyhow::Result<GenerateReport> {
+        let mut changes = self.store.subscribe();
+        let generation = self.store.generation(generation_id).await?;
+        events(GenerateEvent::Planned {
+            steps: generation.steps.len(),
+        });
+        let names = stored_graph(&generation)?;
+        let mut told: HashSet<String> = HashSet::new();
+        let tell = |told: &mut HashSet<String>, steps: &[mdc_store::GenerationStep]| {
+            for step in steps.iter().filter(|s| s.status.is_final()) {
+                if told.insert(step.node_id.clone()) {
+                    events(GenerateEvent::NodeDone {
+                        name: names.name_of(&step.node_id).to_string(),
+                        reused: step.status == StepStatus::Reused,
+                        failed: !step.status.has_take(),
+                    });
+                }
+            }
+        };
+        tell(&mut told, &generation.steps);
+        let (mut status, mut revision) = (generation.status, generation.revision);
+        let mut outage: Option<Instant> = None;
+        while status != GenerationStatus::Done {
+            let patience = if outage.is_some() {
+                Duration::from_secs(1)
+            } else {
+                RECHECK
+            };
+            wait_for_change(&mut changes, generation_id, patience).await;
+            match self.store.generation_changes(generation_id, revision).await {
+                Ok(changed) => {
+                    outage = None;
+                    tell(&mut told, &changed.steps);
+                    (status, revision) = (changed.status, changed.revision);
+                }
+                // The database went away: workers and the driver retry; wait for it.
+                Err(err) if outage.get_or_insert_with(Instant::now).elapsed() < OUTAGE_PATIENCE => {
+                    tracing::warn!(%err, "cannot read the generation; retrying");
+                }
+                Err(err) => {
+                    return Err(anyhow::Error::from(err).context(format!(
+                        "the database has not answered for {} s while waiting for generation {generation_id}",
+                        OUTAGE_PATIENCE.as_secs(),
+                    )));
+                }
+            }
+        }
+        let generation = self.store.generation(generation_id).await?;
+        tell(&mut told, &generation.steps);
+        self.report(&generation).await
+    }
+
+    /// Brings `targets` and everything they depend on up to date as `request` says: starts
+    /// a generation and waits for it. Dropping the future stops the waiting, not the work.
     pub async fn generate(
         &self,
         project_id: &str,
@@ -136,343 +225,82 @@ impl Generator {
         request: &GenerateRequest,
         events: &(dyn Fn(GenerateEvent) + Sync),
     ) -> anyhow::Result<GenerateReport> {
-        let plan = Plan::for_nodes(graph, targets)?;
-        events(GenerateEvent::Planned {
-            steps: plan.steps.len(),
-        });
-        let mut results: HashMap<NodeId, NodeResult> = HashMap::new();
-        let blocked = blocking_problems(&plan_graph(graph, &plan), &self.catalog);
-        let targets: std::collections::HashSet<&NodeId> = targets.iter().collect();
-        let mut finished = self.finished.subscribe();
-        for wave in plan.waves() {
-            let mut ready: Vec<(NodeId, NewExecution)> = Vec::new();
-            for node_id in wave {
-                let name = graph.name_of(node_id.as_str()).to_string();
-                // A take the user chose serves everything downstream; only Generate on the
-                // node itself replaces it.
-                if !targets.contains(&node_id)
-                    && let Some(outputs) = self.chosen_take(project_id, graph, &node_id).await?
-                {
-                    events(GenerateEvent::NodeDone {
-                        name,
-                        reused: true,
-                        failed: false,
-                    });
-                    results.insert(node_id, NodeResult::Reused(outputs));
-                    continue;
-                }
-                let prepared = match upstream_failure(graph, &node_id, &results) {
-                    Some(reason) => Err(NodeResult::Skipped(reason)),
-                    None if blocked.contains_key(&node_id) => Err(NodeResult::Failed(format!(
-                        "cannot run: {}",
-                        blocked[&node_id].join(" ")
-                    ))),
-                    None => self
-                        .prepare(project_id, graph, &node_id, &results, request)
-                        .await
-                        .map_err(|err| NodeResult::Failed(format!("{err:#}"))),
-                };
-                match prepared {
-                    Ok(spec) => ready.push((node_id, spec)),
-                    Err(result) => {
-                        events(GenerateEvent::NodeDone {
-                            name,
-                            reused: false,
-                            failed: true,
-                        });
-                        results.insert(node_id, result);
-                    }
-                }
-            }
-            let keys: Vec<String> = ready.iter().map(|(_, s)| s.cache_key.clone()).collect();
-            let cached = self.store.cached_takes(&keys).await?;
-            let (hits, misses): (Vec<_>, Vec<_>) = ready
-                .into_iter()
-                .partition(|(_, spec)| cached.contains_key(&spec.cache_key));
-            let mut reuses = Vec::with_capacity(hits.len());
-            let mut misses = misses;
-            for (node_id, spec) in hits {
-                let take = &cached[&spec.cache_key];
-                // A take this host cannot read (written by an older one, say) must not fail
-                // the node for ever: it is run again, and its new take replaces this one.
-                let outputs = match read_take(take) {
-                    Ok(outputs) => outputs,
-                    Err(err) => {
-                        tracing::warn!(node = %node_id, take = %take.id, err = format!("{err:#}"),
-                            "the cached take cannot be read; running the node again");
-                        misses.push((node_id, spec));
-                        continue;
-                    }
-                };
-                events(GenerateEvent::NodeDone {
-                    name: graph.name_of(node_id.as_str()).to_string(),
-                    reused: true,
-                    failed: false,
-                });
-                results.insert(node_id, NodeResult::Reused(outputs));
-                reuses.push(spec);
-            }
-            self.store.record_reuses(reuses).await?;
-            let (nodes, specs): (Vec<NodeId>, Vec<NewExecution>) = misses.into_iter().unzip();
-            let queued = self.store.enqueue_many(specs).await?;
-            self.wake_workers.notify_waiters();
-            let pending = queued
-                .into_iter()
-                .zip(nodes)
-                .map(|(execution, node)| (execution.id, (node, execution.spec.cache_key)))
-                .collect();
-            for (node_id, result) in self.wait_for(pending, &mut finished).await? {
-                let name = graph.name_of(node_id.as_str()).to_string();
-                let failed = !matches!(result, NodeResult::Generated(_));
-                events(GenerateEvent::NodeDone {
-                    name,
-                    reused: false,
-                    failed,
-                });
-                results.insert(node_id, result);
-            }
-        }
-        let nodes = plan
+        let id = self.start(project_id, graph, targets, request).await?;
+        self.wait(&id, events).await
+    }
+
+    /// The outcome of a finished generation, step by step.
+    async fn report(&self, generation: &Generation) -> anyhow::Result<GenerateReport> {
+        let take_ids: Vec<String> = generation
             .steps
             .iter()
-            .map(|step| {
-                (
-                    step.node.clone(),
-                    results.remove(&step.node).expect("every step has a result"),
-                )
-            })
+            .filter_map(|s| s.take_id.clone())
             .collect();
-        Ok(GenerateReport { nodes })
-    }
-
-    /// The outputs of the take chosen on `node`, when one is chosen and still exists in this
-    /// project (a take deleted since is ignored: the node is brought up to date instead).
-    async fn chosen_take(
-        &self,
-        project_id: &str,
-        graph: &Graph,
-        node: &NodeId,
-    ) -> anyhow::Result<Option<NodeOutputs>> {
-        let Some(take_id) = graph
-            .node(node.as_str())
-            .and_then(|n| n.active_take.as_deref())
-        else {
-            return Ok(None);
-        };
-        let take = match self.store.take(take_id).await {
-            Ok(take) if take.project_id == project_id && take.node_id == node.as_str() => take,
-            Ok(_) | Err(mdc_store::StoreError::NotFound { .. }) => {
-                tracing::warn!(%node, take = take_id, "the chosen take is not this node's; ignoring it");
-                return Ok(None);
-            }
-            Err(err) => return Err(err.into()),
-        };
-        match read_take(&take) {
-            Ok(outputs) => Ok(Some(outputs)),
-            Err(err) => {
-                tracing::warn!(%node, take = take_id, err = format!("{err:#}"),
-                    "the chosen take cannot be read; ignoring it");
-                Ok(None)
-            }
-        }
-    }
-
-    /// Builds the node's input from its parameters and upstream outputs, and its queue entry.
-    async fn prepare(
-        &self,
-        project_id: &str,
-        graph: &Graph,
-        node_id: &NodeId,
-        results: &HashMap<NodeId, NodeResult>,
-        request: &GenerateRequest,
-    ) -> anyhow::Result<NewExecution> {
-        let (tier, seed) = (request.tier, request.seed);
-        let node = graph
-            .node(node_id.as_str())
-            .context("node vanished from the graph")?;
-        let plugin = self.plugins.require(&node.type_id)?;
-        let descriptor = plugin.descriptor();
-        let given: Vec<ParamEntry> = node
-            .params
-            .iter()
-            .map(|(id, value)| ParamEntry {
-                id: id.clone(),
-                value: value.clone(),
-            })
-            .collect();
-        let mut by_port: BTreeMap<String, Vec<ConnectedValue>> = BTreeMap::new();
-        let mut edges: Vec<_> = graph.incoming(node_id.as_str()).collect();
-        edges.sort_by(|a, b| a.id.cmp(&b.id));
-        for edge in edges {
-            let outputs = match results.get(&edge.source) {
-                Some(NodeResult::Reused(outputs) | NodeResult::Generated(outputs)) => outputs,
-                _ => continue,
+        let takes = self.store.takes_by_id(&take_ids).await?;
+        let mut nodes = Vec::with_capacity(generation.steps.len());
+        for step in &generation.steps {
+            let reason = || {
+                step.error
+                    .clone()
+                    .unwrap_or_else(|| step.status.as_str().into())
             };
-            for output in outputs.values.iter().filter(|v| v.port == edge.source_port) {
-                by_port
-                    .entry(edge.target_port.clone())
-                    .or_default()
-                    .push(ConnectedValue {
-                        source_node: edge.source.as_str().to_string(),
-                        source_port: edge.source_port.clone(),
-                        value: output.value.clone(),
-                    });
-            }
-        }
-        let input = NodeInput {
-            node_id: node_id.as_str().to_string(),
-            params: descriptor.params_with_defaults(given),
-            inputs: by_port
-                .into_iter()
-                .map(|(port, values)| PortValues { port, values })
-                .collect(),
-            tier,
-            seed,
-        };
-        let mut hashes = HashMap::new();
-        for value in input.inputs.iter().flat_map(|port| &port.values) {
-            if let Value::Asset(asset) = &value.value {
-                let stored = self.store.asset(&asset.id).await?;
-                hashes.insert(asset.id.clone(), stored.data.sha256);
-            }
-        }
-        let key = cache_key(
-            KeyInputs {
-                plugin_digest: plugin.digest(),
-                params: &input.params,
-                inputs: &input.inputs,
-                tier,
-                seed,
-            },
-            &Hashes(hashes),
-        )?;
-        // Library assets referenced by parameters (a character's sheet): an edit to one
-        // changes the key of every node that uses it, so the next Generate redoes them.
-        let references = crate::library::reference_fingerprint(
-            self.store.as_ref(),
-            &crate::library::asset_ref_ids(&input.params),
-        )
-        .await?;
-        let spec = NewExecution {
-            project_id: project_id.to_string(),
-            node_id: node_id.as_str().to_string(),
-            plugin_type: descriptor.type_id.clone(),
-            plugin_version: descriptor.version.clone(),
-            tier: Tier::parse(tier.id()).expect("tiers share their ids"),
-            priority: 0,
-            request: request_json(plugin, &input)?,
-            // Takes are reused within a project only: their assets belong to it.
-            cache_key: if references.is_empty() {
-                format!("{project_id}:{key}")
-            } else {
-                format!("{project_id}:{key}:{references}")
-            },
-            requested_by: request.requested_by.clone(),
-        };
-        Ok(spec)
-    }
-
-    /// Waits until every pending execution (id → node, cache key) is final. Workers of this
-    /// process announce what they finish; the store is re-read every [`POLL`] (and whenever
-    /// announcements were missed) for executions that workers elsewhere run.
-    async fn wait_for(
-        &self,
-        mut pending: HashMap<String, (NodeId, String)>,
-        finished: &mut broadcast::Receiver<Arc<Finished>>,
-    ) -> anyhow::Result<Vec<(NodeId, NodeResult)>> {
-        let mut done = Vec::with_capacity(pending.len());
-        let mut next_poll = tokio::time::Instant::now() + POLL;
-        let mut outage: Option<Instant> = None;
-        while !pending.is_empty() {
-            tokio::select! {
-                event = finished.recv() => match event {
-                    Ok(event) => {
-                        if let Some((node, _)) = pending.remove(&event.execution.id) {
-                            done.push((node, result_of(&event.execution, event.take.as_ref())?));
-                        }
-                        continue;
+            let result = match step.status {
+                StepStatus::Reused | StepStatus::Succeeded => {
+                    let take = step
+                        .take_id
+                        .as_ref()
+                        .and_then(|id| takes.get(id))
+                        .with_context(|| format!("the take of {} is gone", step.node_id))?;
+                    let outputs = read_take(take)?;
+                    if step.status == StepStatus::Reused {
+                        NodeResult::Reused(outputs)
+                    } else {
+                        NodeResult::Generated(outputs)
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => {
-                        tokio::time::sleep_until(next_poll).await;
-                    }
-                },
-                () = tokio::time::sleep_until(next_poll) => {}
-            }
-            next_poll = tokio::time::Instant::now() + POLL;
-            match self.poll(&mut pending).await {
-                Ok(finished) => {
-                    outage = None;
-                    done.extend(finished);
                 }
-                // The database went away: workers keep their jobs and retry; wait for it.
-                Err(err) if outage.get_or_insert_with(Instant::now).elapsed() < OUTAGE_PATIENCE => {
-                    tracing::warn!(%err, "cannot read executions; retrying");
-                }
-                Err(err) => {
-                    return Err(err.context(format!(
-                        "the database has not answered for {} s while waiting for {} executions",
-                        OUTAGE_PATIENCE.as_secs(),
-                        pending.len()
-                    )));
-                }
-            }
+                StepStatus::Skipped => NodeResult::Skipped(reason()),
+                _ => NodeResult::Failed(reason()),
+            };
+            nodes.push((NodeId::new(step.node_id.as_str()), result));
         }
-        Ok(done)
-    }
-
-    /// Reads the pending executions from the store and takes out those that are final.
-    async fn poll(
-        &self,
-        pending: &mut HashMap<String, (NodeId, String)>,
-    ) -> anyhow::Result<Vec<(NodeId, NodeResult)>> {
-        let ids: Vec<String> = pending.keys().cloned().collect();
-        let finals: Vec<Execution> = self
-            .store
-            .executions(&ids)
-            .await?
-            .into_iter()
-            .filter(|e| e.status.is_final())
-            .collect();
-        let keys: Vec<String> = finals
-            .iter()
-            .filter(|e| e.status == ExecutionStatus::Succeeded)
-            .map(|e| e.spec.cache_key.clone())
-            .collect();
-        let takes = self.store.cached_takes(&keys).await?;
-        let mut done = Vec::with_capacity(finals.len());
-        for execution in finals {
-            let (node, key) = pending.remove(&execution.id).expect("polled a pending id");
-            done.push((node, result_of(&execution, takes.get(&key))?));
-        }
-        Ok(done)
+        Ok(GenerateReport { nodes })
     }
 }
 
-/// How often the store is re-read for executions run by workers of other processes.
-const POLL: Duration = Duration::from_millis(500);
-/// How long a generation waits for a database that stopped answering before it gives up
-/// (the executions themselves are not lost: workers record them once it is back).
-const OUTAGE_PATIENCE: Duration = Duration::from_secs(60);
-
-/// The result of a final execution (with its take when it succeeded).
-fn result_of(execution: &Execution, take: Option<&Take>) -> anyhow::Result<NodeResult> {
-    Ok(match execution.status {
-        ExecutionStatus::Succeeded => {
-            let take = take.context("a finished execution has a take")?;
-            NodeResult::Generated(read_take(take)?)
+/// Returns when `generation_id` may have changed: its event, missed events, or `patience`.
+async fn wait_for_change(
+    changes: &mut mdc_store::Subscription,
+    generation_id: &str,
+    patience: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let event = tokio::select! {
+            event = changes.recv() => event,
+            () = tokio::time::sleep_until(deadline) => return,
+        };
+        match event {
+            Some(QueueEvent::GenerationChanged(id)) if id == generation_id => break,
+            Some(QueueEvent::Resync) => break,
+            Some(_) => {}
+            // The store is closing: the next read says so.
+            None => return,
         }
-        _ => NodeResult::Failed(
-            execution
-                .error
-                .clone()
-                .unwrap_or_else(|| execution.status.as_str().to_string()),
-        ),
-    })
+    }
+    // Several moves in a burst are read once.
+    while changes.try_recv().is_some() {}
+}
+
+/// The planned part of the graph a generation stored.
+fn stored_graph(generation: &Generation) -> anyhow::Result<Graph> {
+    crate::wire::decode_graph(
+        &serde_json::from_str(&generation.graph)
+            .with_context(|| format!("generation {}'s graph is not JSON", generation.id))?,
+    )
 }
 
 /// The outputs a take holds.
-fn read_take(take: &Take) -> anyhow::Result<NodeOutputs> {
+pub(super) fn read_take(take: &Take) -> anyhow::Result<NodeOutputs> {
     let json = serde_json::from_str(&take.outputs)
         .with_context(|| format!("take {} is not JSON", take.id))?;
     decode_outputs(&json).with_context(|| format!("take {} cannot be read", take.id))
@@ -508,7 +336,10 @@ fn plan_graph(graph: &Graph, plan: &Plan) -> Graph {
 /// types (unknown type, missing required input, incompatible or doubled edges into it, bad
 /// parameter values, cycles). Such a node fails with these sentences and its dependents are
 /// skipped; nothing is queued for it.
-fn blocking_problems(graph: &Graph, catalog: &dyn Catalog) -> HashMap<NodeId, Vec<String>> {
+pub(super) fn blocking_problems(
+    graph: &Graph,
+    catalog: &dyn Catalog,
+) -> HashMap<NodeId, Vec<String>> {
     let mut blocked: HashMap<NodeId, Vec<String>> = HashMap::new();
     for problem in validate(graph, catalog) {
         if problem.severity != Severity::Error {
@@ -529,32 +360,12 @@ fn blocking_problems(graph: &Graph, catalog: &dyn Catalog) -> HashMap<NodeId, Ve
     blocked
 }
 
-/// Why `node` cannot run: an upstream node that did not succeed, if any.
-fn upstream_failure(
-    graph: &Graph,
-    node: &NodeId,
-    results: &HashMap<NodeId, NodeResult>,
-) -> Option<String> {
-    let failed = graph
-        .incoming(node.as_str())
-        .map(|edge| &edge.source)
-        .find(|source| {
-            !matches!(
-                results.get(*source),
-                Some(NodeResult::Reused(_) | NodeResult::Generated(_))
-            )
-        })?;
-    Some(format!(
-        "skipped: upstream \"{}\" did not succeed",
-        graph.name_of(failed.as_str())
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use mdc_runtime::graph::{Edge, Node};
     use mdc_runtime::plugin::types::ParamValue;
-    use mdc_store::{ExecutionQueue, Page};
+    use mdc_runtime::plugin::types::Value;
+    use mdc_store::{ExecutionQueue, GenerationStore, Page, Tier};
 
     use super::*;
     use crate::production::testing::{Fixture, first_party_plugins, fixture};
@@ -583,16 +394,11 @@ mod tests {
 
     async fn generate(
         f: &Fixture,
-        pool: &crate::production::WorkerPool,
+        _workers: &crate::production::WorkerPool,
         graph: &Graph,
         targets: &[&str],
     ) -> GenerateReport {
-        let generator = Generator::new(
-            f.store.clone(),
-            f.plugins.clone(),
-            pool.waker(),
-            pool.finished(),
-        );
+        let generator = Generator::new(f.store.clone(), f.plugins.clone());
         let targets: Vec<NodeId> = targets.iter().map(|t| NodeId::new(*t)).collect();
         generator
             .generate(
@@ -607,6 +413,133 @@ mod tests {
             )
             .await
             .unwrap()
+    }
+
+    /// `count` shots, each with its own prompt.
+    fn shots(count: usize) -> Graph {
+        let mut graph = Graph::new();
+        for n in 0..count {
+            graph.insert_node(
+                Node::new(format!("shot-{n}"), "shot", "0.1.0")
+                    .with_param("prompt", ParamValue::Text(format!("Maya waits, take {n}"))),
+            );
+        }
+        graph
+    }
+
+    /// The id of the next generation stored after `events` subscribed.
+    async fn next_generation(events: &mut mdc_store::Subscription) -> String {
+        loop {
+            if let Some(QueueEvent::GenerationChanged(id)) = events.recv().await {
+                return id;
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_generation_completes_when_its_caller_goes_away() {
+        let f = fixture(&[first_party_plugins().as_path()]).await;
+        let pool = f.pool();
+        let generator = Arc::new(Generator::new(f.store.clone(), f.plugins.clone()));
+        let graph = maya_in_a_shot(character("maya", "MAYA"));
+        let mut events = f.store.subscribe();
+        let caller = {
+            let (generator, project) = (generator.clone(), f.project_id.clone());
+            tokio::spawn(async move {
+                let targets = [NodeId::new("shot-1")];
+                generator
+                    .generate(
+                        &project,
+                        &graph,
+                        &targets,
+                        &GenerateRequest::draft(1),
+                        &|_| {},
+                    )
+                    .await
+            })
+        };
+        // The browser tab closes as soon as the generation is stored.
+        let id = next_generation(&mut events).await;
+        caller.abort();
+        assert!(caller.await.unwrap_err().is_cancelled());
+
+        let report = generator.wait(&id, &|_| {}).await.unwrap();
+        pool.stop().await;
+        for node in ["maya", "shot-1"] {
+            assert!(
+                matches!(result(&report, node), NodeResult::Generated(_)),
+                "{node}: {:?}",
+                result(&report, node)
+            );
+            assert_eq!(f.store.takes(&f.project_id, node).await.unwrap().len(), 1);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_generation_resumes_after_a_restart() {
+        let f = fixture(&[first_party_plugins().as_path()]).await;
+        let graph = maya_in_a_shot(character("maya", "MAYA"));
+        // A server stores a generation and stops before any worker ran a step.
+        let before = Generator::new(f.store.clone(), f.plugins.clone());
+        let id = before
+            .start(
+                &f.project_id,
+                &graph,
+                &[NodeId::new("shot-1")],
+                &GenerateRequest::draft(1),
+            )
+            .await
+            .unwrap();
+        drop(before);
+
+        let pool = f.pool();
+        let after = Generator::new(f.store.clone(), f.plugins.clone());
+        let report = after.wait(&id, &|_| {}).await.unwrap();
+        pool.stop().await;
+        assert!(matches!(
+            result(&report, "shot-1"),
+            NodeResult::Generated(_)
+        ));
+        assert!(f.store.running_generations().await.unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_generations_of_the_same_shots_share_every_run() {
+        let f = fixture(&[first_party_plugins().as_path()]).await;
+        let graph = shots(100);
+        let targets: Vec<NodeId> = graph.nodes().map(|n| n.id.clone()).collect();
+        let generator = Generator::new(f.store.clone(), f.plugins.clone());
+        let ask = |who: &str| GenerateRequest {
+            requested_by: Some(who.into()),
+            ..GenerateRequest::draft(3)
+        };
+        let (ana, ben) = (ask("user-ana"), ask("user-ben"));
+        let first = generator
+            .start(&f.project_id, &graph, &targets, &ana)
+            .await
+            .unwrap();
+        let second = generator
+            .start(&f.project_id, &graph, &targets, &ben)
+            .await
+            .unwrap();
+        let pool = f.pool();
+        let (first, second) = tokio::join!(
+            generator.wait(&first, &|_| {}),
+            generator.wait(&second, &|_| {})
+        );
+        pool.stop().await;
+        for report in [first.unwrap(), second.unwrap()] {
+            assert_eq!(report.nodes.len(), 100);
+            for (node, outcome) in &report.nodes {
+                assert!(
+                    matches!(outcome, NodeResult::Generated(_) | NodeResult::Reused(_)),
+                    "{node}: {outcome:?}"
+                );
+            }
+        }
+        let usage = f.store.tier_usage(&f.project_id).await.unwrap();
+        let runs: i64 = usage.iter().map(|u| u.runs).sum();
+        assert_eq!(runs, 100, "{usage:?}");
     }
 
     fn result<'r>(report: &'r GenerateReport, id: &str) -> &'r NodeResult {
@@ -682,7 +615,13 @@ mod tests {
         let queued = f.store.enqueue(spec).await.unwrap();
         let claimed = f
             .store
-            .claim_many("older-host", &[Tier::Low], Duration::from_secs(30), 1)
+            .claim_many(
+                "older-host",
+                &[Tier::Low],
+                &f.plugins.digests(),
+                Duration::from_secs(30),
+                1,
+            )
             .await
             .unwrap();
         assert_eq!(claimed[0].id, queued.id);

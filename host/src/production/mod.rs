@@ -5,9 +5,11 @@
 //! - [`WorkerPool`] runs in-process workers that claim executions from the store's queue —
 //!   the same queue remote `mdc worker` processes will claim from — one set per tier, each
 //!   under its [`TierQueue`] (concurrency, timeout, batch, pipeline origins).
-//! - [`Generator`] plans a generation ([`mdc_runtime::schedule::Plan`]), serves what the result
-//!   cache has, queues the rest wave by wave and waits for the takes.
+//! - [`Generator`] stores a generation ([`mdc_runtime::schedule::Plan`]'s steps and their
+//!   dependencies); its driver advances every running generation from the store's events,
+//!   serving what the result cache has and queueing each step once its own inputs are done.
 
+mod driver;
 mod generator;
 mod plugin_files;
 mod plugin_set;
@@ -21,7 +23,7 @@ pub use generator::{GenerateEvent, GenerateReport, GenerateRequest, Generator, N
 pub use plugin_files::{FileProblem, Origin, PluginFile, PluginFolders};
 pub use plugin_set::{LoadPolicy, LoadWarning, LoadedPlugins, PluginSet, ShadowReason, Source};
 pub use tiers::TierQueue;
-pub use worker::{Finished, WorkerPool};
+pub use worker::WorkerPool;
 
 /// The JSON kept as an execution's request: the node input and the plugin that serves it.
 pub(crate) fn request_json(

@@ -262,6 +262,15 @@ impl PluginSet {
         })
     }
 
+    /// The digest of every plugin served, so a worker claims only executions it can run
+    /// exactly as requested.
+    pub fn digests(&self) -> Vec<String> {
+        self.by_type
+            .values()
+            .map(|(plugin, _)| plugin.digest().to_string())
+            .collect()
+    }
+
     /// Descriptors of every plugin, for graph validation and patches.
     pub fn catalog(&self) -> DescriptorCatalog {
         let mut catalog = DescriptorCatalog::new();

@@ -86,6 +86,7 @@ impl Fixture {
                 node_id: node.into(),
                 plugin_type: type_id.into(),
                 plugin_version: plugin.descriptor().version.clone(),
+                plugin_digest: plugin.digest().to_string(),
                 tier: Tier::Low,
                 priority: 0,
                 request: request_json(plugin, &input).unwrap(),
@@ -107,20 +108,28 @@ impl Fixture {
         .unwrap()
     }
 
-    /// Polls the execution until `done` says so (at most 10 s).
+    /// Waits until `done` says so of the execution (at most 10 s): re-read whenever the
+    /// queue announces something, and every 100 ms for what it does not announce (a job
+    /// starting to run, its progress).
     pub(crate) async fn wait_until(
         &self,
         id: &str,
         done: impl Fn(&Execution) -> bool,
     ) -> Execution {
-        let mut current = self.store.execution(id).await.unwrap();
-        for _ in 0..200 {
+        let mut events = mdc_store::ExecutionQueue::subscribe(self.store.as_ref());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let current = self.store.execution(id).await.unwrap();
             if done(&current) {
                 return current;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            current = self.store.execution(id).await.unwrap();
+            if tokio::time::Instant::now() >= deadline {
+                panic!("execution did not get there within 10 s: {current:?}");
+            }
+            tokio::select! {
+                _ = events.recv() => {}
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
         }
-        panic!("execution did not get there within 10 s: {current:?}");
     }
 }

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mdc_runtime::plugin::{CallContext, CancellationToken, Failure};
 use mdc_store::objects::ObjectStore;
-use mdc_store::{Execution, Outcome, Store, Take};
-use tokio::sync::{Notify, broadcast, watch};
+use mdc_store::{Execution, Outcome, QueueEvent, Store};
+use tokio::sync::watch;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::PluginSet;
 use super::services::ExecutionServices;
@@ -33,26 +34,15 @@ const RECOVERY: Duration = Duration::from_secs(10);
 const MAX_ATTEMPTS: i64 = 3;
 /// Finished executions are recorded together at most this long after the first of them.
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
-/// Finished executions announced but not yet read before a listener has to re-read the store.
-const EVENT_BUFFER: usize = 8192;
-
-/// An execution a worker of this process finished and recorded.
-#[derive(Debug, Clone)]
-pub struct Finished {
-    /// The execution as recorded (succeeded, failed or cancelled).
-    pub execution: Execution,
-    /// Its take, when it succeeded.
-    pub take: Option<Take>,
-}
+/// How long an idle worker goes without an announcement before it tries to claim anyway (a
+/// notification lost with a database connection).
+const IDLE_RECHECK: Duration = Duration::from_secs(5);
 
 /// Workers running in this process, per tier.
 pub struct WorkerPool {
-    stop: Arc<Notify>,
-    stopping: Arc<std::sync::atomic::AtomicBool>,
+    stop: CancellationToken,
     handles: Vec<tokio::task::JoinHandle<()>>,
     recovery: tokio::task::JoinHandle<()>,
-    wake: Arc<Notify>,
-    finished: broadcast::Sender<Arc<Finished>>,
 }
 
 /// What every worker shares.
@@ -62,7 +52,6 @@ struct WorkerContext {
     objects: Arc<dyn ObjectStore>,
     plugins: Arc<PluginSet>,
     http: Option<crate::http_client::HttpClient>,
-    finished: broadcast::Sender<Arc<Finished>>,
 }
 
 /// One worker slot: which queue it serves and under which name it holds leases.
@@ -83,17 +72,13 @@ impl WorkerPool {
         queues: Vec<TierQueue>,
         name: &str,
     ) -> anyhow::Result<WorkerPool> {
-        let wake = Arc::new(Notify::new());
-        let stop = Arc::new(Notify::new());
-        let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (finished, _) = broadcast::channel(EVENT_BUFFER);
+        let stop = CancellationToken::new();
         let needs_http = queues.iter().any(|q| !q.http_origins.is_empty());
         let context = WorkerContext {
             store,
             objects,
             plugins,
             http: needs_http.then(http_client).transpose()?,
-            finished: finished.clone(),
         };
         let mut slots = Vec::new();
         for queue in queues {
@@ -123,35 +108,22 @@ impl WorkerPool {
         let handles = slots
             .into_iter()
             .map(|slot| {
-                let (wake, stop, stopping) = (wake.clone(), stop.clone(), stopping.clone());
-                tokio::spawn(async move { slot.serve(&wake, &stop, &stopping).await })
+                let stop = stop.clone();
+                tokio::spawn(async move { slot.serve(&stop).await })
             })
             .collect();
         Ok(WorkerPool {
             recovery,
             stop,
-            stopping,
             handles,
-            wake,
-            finished,
         })
     }
 
-    /// Notified when new work is queued, so idle workers claim it at once.
-    pub fn waker(&self) -> Arc<Notify> {
-        self.wake.clone()
-    }
-
-    /// Announces every execution this pool finishes; subscribe before queueing.
-    pub fn finished(&self) -> broadcast::Sender<Arc<Finished>> {
-        self.finished.clone()
-    }
-
-    /// Stops claiming; running executions finish first.
+    /// Stops claiming and returns once every worker has stopped: the execution each one is
+    /// running finishes and is recorded, and what they claimed but had not started goes back
+    /// to the queue for other workers (a process asked to stop by SIGTERM loses nothing).
     pub async fn stop(self) {
-        self.stopping
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        self.stop.notify_waiters();
+        self.stop.cancel();
         self.recovery.abort();
         for handle in self.handles {
             let _ = handle.await;
@@ -160,41 +132,72 @@ impl WorkerPool {
 }
 
 impl Slot {
-    /// Claims and runs batches until the pool stops.
-    async fn serve(&self, wake: &Notify, stop: &Notify, stopping: &std::sync::atomic::AtomicBool) {
+    /// Claims and runs batches until the pool stops. Claims only executions of the exact
+    /// plugin builds this process has (by digest), and waits for the queue's announcement
+    /// of new work on its tier instead of polling.
+    async fn serve(&self, stop: &CancellationToken) {
         let tiers = [self.queue.tier];
+        let digests = self.context.plugins.digests();
+        // Subscribed before the first claim: work queued after an empty claim is announced.
+        let mut events = self.context.store.subscribe();
         let mut sizing = BatchSizing::new(self.queue.claim_batch);
-        while !stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        while !stop.is_cancelled() {
             let want = sizing.next_claim();
             let claimed = self
                 .context
                 .store
-                .claim_many(&self.worker_id, &tiers, LEASE, want)
+                .claim_many(&self.worker_id, &tiers, &digests, LEASE, want)
                 .await;
             match claimed {
                 Ok(batch) if !batch.is_empty() => {
                     let (count, started) = (batch.len(), Instant::now());
-                    self.run_batch(batch).await;
+                    self.run_batch(batch, stop).await;
                     sizing.ran(count, want, started.elapsed());
                 }
                 Ok(_) => {
                     sizing.idle();
-                    tokio::select! {
-                        () = wake.notified() => {}
-                        () = stop.notified() => {}
-                        () = tokio::time::sleep(Duration::from_millis(250)) => {}
-                    }
+                    self.wait_for_work(&mut events, stop).await;
                 }
                 Err(err) => {
                     tracing::warn!(%err, worker = %self.worker_id, "cannot claim work; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::select! {
+                        () = stop.cancelled() => {}
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
                 }
             }
         }
     }
 
-    /// Runs a claimed batch in queue order, keeping every held lease alive meanwhile.
-    async fn run_batch(&self, batch: Vec<Execution>) {
+    /// Returns when work may be waiting on this worker's tier: announced, events missed,
+    /// or [`IDLE_RECHECK`] passed (a notification lost with a database connection).
+    async fn wait_for_work(&self, events: &mut mdc_store::Subscription, stop: &CancellationToken) {
+        let deadline = tokio::time::Instant::now() + IDLE_RECHECK;
+        loop {
+            let event = tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep_until(deadline) => return,
+                event = events.recv() => event,
+            };
+            match event {
+                Some(QueueEvent::Queued(tier)) if tier == self.queue.tier => return,
+                Some(QueueEvent::Resync) => return,
+                Some(_) => {}
+                None => {
+                    tokio::select! {
+                        () = stop.cancelled() => {}
+                        () = tokio::time::sleep_until(deadline) => {}
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Runs a claimed batch in queue order, keeping every held lease alive meanwhile (the
+    /// heartbeat ends with the batch, even when it panics) and recording each result within
+    /// [`FLUSH_EVERY`] of its end. When the pool stops, what has not started is released.
+    async fn run_batch(&self, batch: Vec<Execution>, stop: &CancellationToken) {
         let held: Arc<Mutex<HashMap<String, CancellationToken>>> = Arc::new(Mutex::new(
             batch
                 .iter()
@@ -202,42 +205,91 @@ impl Slot {
                 .collect(),
         ));
         let current: Arc<Mutex<Option<Current>>> = Arc::new(Mutex::new(None));
-        let heartbeat = tokio::spawn(heartbeat(
+        let _heartbeat = keep_leases(
             self.context.store.clone(),
             self.worker_id.clone(),
             held.clone(),
             current.clone(),
-        ));
-        let mut unrecorded: Vec<(String, Outcome)> = Vec::new();
-        let mut first_unrecorded: Option<Instant> = None;
-        for execution in batch {
-            let cancel = held
-                .lock()
-                .expect("held lock")
-                .get(&execution.id)
-                .cloned()
-                .unwrap_or_default();
-            let outcome = if cancel.is_cancelled() {
-                Outcome::Cancelled
-            } else {
-                let (progress, seen) = watch::channel((0.0f32, String::new()));
-                *current.lock().expect("current lock") = Some(Current {
-                    id: execution.id.clone(),
-                    progress: seen,
-                });
-                let outcome = self.execute(&execution, cancel, progress).await;
-                *current.lock().expect("current lock") = None;
-                outcome
-            };
-            unrecorded.push((execution.id.clone(), outcome));
-            let since = *first_unrecorded.get_or_insert_with(Instant::now);
-            if since.elapsed() >= FLUSH_EVERY {
-                self.record(std::mem::take(&mut unrecorded), &held).await;
-                first_unrecorded = None;
+        );
+        let (outcomes, received) = tokio::sync::mpsc::unbounded_channel();
+        let run = async {
+            // Owned here: the recorder sees the end of the batch when this block ends.
+            let outcomes = outcomes;
+            for (n, execution) in batch.iter().enumerate() {
+                if stop.is_cancelled() {
+                    return batch[n..]
+                        .iter()
+                        .map(|e| e.id.clone())
+                        .collect::<Vec<String>>();
+                }
+                let cancel = held
+                    .lock()
+                    .expect("held lock")
+                    .get(&execution.id)
+                    .cloned()
+                    .unwrap_or_default();
+                let outcome = if cancel.is_cancelled() {
+                    Outcome::Cancelled
+                } else {
+                    let (progress, seen) = watch::channel((0.0f32, String::new()));
+                    *current.lock().expect("current lock") = Some(Current {
+                        id: execution.id.clone(),
+                        progress: seen,
+                    });
+                    let outcome = self.execute(execution, cancel, progress).await;
+                    *current.lock().expect("current lock") = None;
+                    outcome
+                };
+                let _ = outcomes.send((execution.id.clone(), outcome));
+            }
+            Vec::new()
+        };
+        let (unstarted, ()) = tokio::join!(run, self.record_as_they_come(received, &held));
+        if !unstarted.is_empty() {
+            self.release(&unstarted, &held).await;
+        }
+    }
+
+    /// Records outcomes as they arrive, those that arrive within [`FLUSH_EVERY`] of the first
+    /// together, until the batch is over.
+    async fn record_as_they_come(
+        &self,
+        mut received: tokio::sync::mpsc::UnboundedReceiver<(String, Outcome)>,
+        held: &Mutex<HashMap<String, CancellationToken>>,
+    ) {
+        while let Some(first) = received.recv().await {
+            let mut outcomes = vec![first];
+            let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
+            let mut over = false;
+            while !over {
+                tokio::select! {
+                    next = received.recv() => match next {
+                        Some(outcome) => outcomes.push(outcome),
+                        None => over = true,
+                    },
+                    () = tokio::time::sleep_until(deadline) => break,
+                }
+            }
+            self.record(outcomes, held).await;
+        }
+    }
+
+    /// Gives executions claimed but not started back to the queue.
+    async fn release(&self, ids: &[String], held: &Mutex<HashMap<String, CancellationToken>>) {
+        {
+            let mut held = held.lock().expect("held lock");
+            for id in ids {
+                held.remove(id);
             }
         }
-        self.record(unrecorded, &held).await;
-        heartbeat.abort();
+        match self.context.store.release(&self.worker_id, ids).await {
+            Ok(released) => {
+                tracing::info!(worker = %self.worker_id, released = released.len(), "released executions not started")
+            }
+            Err(err) => {
+                tracing::warn!(%err, worker = %self.worker_id, "cannot release executions; they go back to the queue when their leases expire")
+            }
+        }
     }
 
     /// Records finished executions in one transaction and announces them. While the store
@@ -281,17 +333,8 @@ impl Slot {
             }
         }
         for result in results.into_iter().flatten() {
-            match result {
-                Ok((execution, take)) => {
-                    // Nobody listening is fine: listeners re-read the store.
-                    let _ = self
-                        .context
-                        .finished
-                        .send(Arc::new(Finished { execution, take }));
-                }
-                Err(err) => {
-                    tracing::warn!(%err, worker = %self.worker_id, "a finished execution was not recorded")
-                }
+            if let Err(err) = result {
+                tracing::warn!(%err, worker = %self.worker_id, "a finished execution was not recorded")
             }
         }
     }
@@ -351,6 +394,15 @@ impl Slot {
         let request: serde_json::Value = serde_json::from_str(&execution.spec.request)
             .context("the execution's request is not JSON")?;
         let plugin = self.context.plugins.require(&execution.spec.plugin_type)?;
+        // Claims match digests, so this holds unless the row was edited by hand: running
+        // another build would store its take under this build's cache key.
+        anyhow::ensure!(
+            plugin.digest() == execution.spec.plugin_digest,
+            "this worker has build {} of {:?}, not the requested {}",
+            plugin.digest(),
+            execution.spec.plugin_type,
+            execution.spec.plugin_digest
+        );
         let mut limits = plugin.limits().clone();
         limits.wall_time = self.queue.timeout;
         let plugin = plugin.with_limits(limits);
@@ -457,6 +509,18 @@ struct Current {
 
 /// Every [`HEARTBEAT`]: renews the leases of all held executions in one statement, cancels
 /// those a user cancelled or whose lease was lost, and stores the running one's progress.
+/// Starts renewing the leases of `held` (and reporting `current`'s progress) until the handle
+/// is dropped: a batch that ends in any way, a panic included, stops renewing at once and its
+/// unfinished jobs go back to the queue when the leases run out.
+fn keep_leases(
+    store: Arc<dyn Store>,
+    worker_id: String,
+    held: Arc<Mutex<HashMap<String, CancellationToken>>>,
+    current: Arc<Mutex<Option<Current>>>,
+) -> AbortOnDropHandle<()> {
+    AbortOnDropHandle::new(tokio::spawn(heartbeat(store, worker_id, held, current)))
+}
+
 async fn heartbeat(
     store: Arc<dyn Store>,
     worker_id: String,
@@ -530,6 +594,73 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_worker_claims_only_the_builds_it_has() {
+        let f = fixture(&[first_party_plugins().as_path()]).await;
+        let maya = f
+            .enqueue(
+                "character",
+                "maya",
+                &[("name", ParamValue::Text("MAYA".into()))],
+            )
+            .await;
+        // Ahead in the queue: a job for another build of the node type.
+        let mut newer = maya.spec.clone();
+        newer.priority = 10;
+        newer.node_id = "tom".into();
+        newer.cache_key = "key-tom".into();
+        newer.plugin_digest = "sha256:a-build-this-worker-does-not-have".into();
+        let foreign = f.store.enqueue(newer).await.unwrap();
+        let pool = f.pool();
+        let done = f.wait_until(&maya.id, |e| e.status.is_final()).await;
+        pool.stop().await;
+        assert_eq!(done.status, ExecutionStatus::Succeeded, "{:?}", done.error);
+        let untouched = f.store.execution(&foreign.id).await.unwrap();
+        assert_eq!(
+            (untouched.status, untouched.attempts, untouched.worker_id),
+            (ExecutionStatus::Queued, 0, None)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_batch_stops_renewing_its_leases() {
+        let f = fixture(&[first_party_plugins().as_path()]).await;
+        let queued = f
+            .enqueue(
+                "character",
+                "maya",
+                &[("name", ParamValue::Text("MAYA".into()))],
+            )
+            .await;
+        let claimed = f
+            .store
+            .claim("panicky", &[Tier::Low], &f.plugins.digests(), LEASE)
+            .await
+            .unwrap()
+            .unwrap();
+        let store: Arc<dyn Store> = f.store.clone();
+        let held = Arc::new(Mutex::new(HashMap::from([(
+            claimed.id.clone(),
+            CancellationToken::new(),
+        )])));
+        let batch = tokio::spawn(async move {
+            let _leases = keep_leases(store, "panicky".into(), held, Arc::new(Mutex::new(None)));
+            // The first renewal happens while the batch runs.
+            tokio::time::sleep(HEARTBEAT * 3).await;
+            panic!("a bug in the batch");
+        });
+        assert!(batch.await.unwrap_err().is_panic());
+        let after_panic = f.store.execution(&queued.id).await.unwrap();
+        assert!(
+            after_panic.lease_expires_at > claimed.lease_expires_at,
+            "renewed while the batch ran"
+        );
+        // Several heartbeats later nothing renewed the lease any more.
+        tokio::time::sleep(HEARTBEAT * 4).await;
+        let later = f.store.execution(&queued.id).await.unwrap();
+        assert_eq!(later.lease_expires_at, after_panic.lease_expires_at);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_job_left_running_by_a_dead_worker_runs_again() {
         let f = fixture(&[first_party_plugins().as_path()]).await;
         let queued = f
@@ -541,7 +672,12 @@ mod tests {
             .await;
         // A worker of a process that then crashed: its lease runs out at once.
         f.store
-            .claim("crashed-worker", &[Tier::Low], Duration::ZERO)
+            .claim(
+                "crashed-worker",
+                &[Tier::Low],
+                &f.plugins.digests(),
+                Duration::ZERO,
+            )
             .await
             .unwrap()
             .unwrap();

@@ -23,6 +23,7 @@ fn job(project: &str, i: usize) -> NewExecution {
         node_id: format!("shot-{i}"),
         plugin_type: "shot".into(),
         plugin_version: "0.1.0".into(),
+        plugin_digest: "bench-digest".into(),
         tier: Tier::Low,
         priority: 0,
         request: format!(r#"{{"seed":{i}}}"#),
@@ -44,7 +45,12 @@ async fn measure(store: &SqlStore) -> [Duration; 4] {
         let started = Instant::now();
         let queued = store.enqueue(job(&project, i)).await.unwrap();
         store
-            .claim("bench", &[Tier::Low], Duration::from_secs(30))
+            .claim(
+                "bench",
+                &[Tier::Low],
+                &["bench-digest".to_string()],
+                Duration::from_secs(30),
+            )
             .await
             .unwrap()
             .unwrap();

@@ -1,10 +1,11 @@
 //! # mdc-store — storage of Movie Director Canvas
 //!
-//! Projects and their members, versioned graph snapshots, the per-graph session lease, the asset
+//! Users with their passwords, sessions and API tokens, projects and their members, versioned graph snapshots, the per-graph session lease, the asset
 //! library, the execution queue with leases, takes and the result cache.
 //!
-//! One set of traits ([`ProjectStore`], [`GraphStore`], [`AssetStore`], [`ExecutionQueue`],
-//! together [`Store`]) and one SQL implementation, [`SqlStore`], that speaks two dialects:
+//! One set of traits ([`ProjectStore`], [`AccountStore`], [`GraphStore`], [`AssetStore`],
+//! [`ExecutionQueue`], [`GenerationStore`], together [`Store`]), the project-bound view every
+//! request goes through ([`ProjectScope`]), and one SQL implementation, [`SqlStore`], that speaks two dialects:
 //! SQLite (the embedded default, one file, no set-up) and PostgreSQL (`DATABASE_URL`, for
 //! several servers and `mdc worker` processes coordinating through row locks and leases).
 //! The same conformance suite (`tests/conformance/`) runs against both.
@@ -16,15 +17,21 @@
 //!   host's object store, never shown to users.
 
 mod error;
+mod events;
 mod model;
 pub mod objects;
+mod scoped;
 mod sql;
 mod traits;
 
 pub use error::StoreError;
+pub use events::{QueueEvent, Subscription};
 pub use model::*;
+pub use scoped::ProjectScope;
 pub use sql::{Backend, SqlStore};
-pub use traits::{AssetStore, ExecutionQueue, GraphStore, ProjectStore, Store};
+pub use traits::{
+    AccountStore, AssetStore, ExecutionQueue, GenerationStore, GraphStore, ProjectStore, Store,
+};
 
 /// Result type of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -149,6 +149,8 @@ pub struct Asset {
     pub created_at: i64,
     /// Last change (Unix ms).
     pub updated_at: i64,
+    /// Counts changes from 1: an update made on an older version is refused.
+    pub version: i64,
 }
 
 /// Changes to an asset; `None` keeps a field.
@@ -160,6 +162,9 @@ pub struct AssetUpdate {
     pub fields: Option<String>,
     /// New bytes: (mime, size, sha256, object key, thumbnail key).
     pub content: Option<(String, i64, String, String, Option<String>)>,
+    /// The version this change was made on: when the asset changed since, the update is
+    /// refused ([`crate::StoreError::Conflict`]) instead of overwriting that change.
+    pub expected_version: Option<i64>,
 }
 
 /// Quality tier of an execution.
@@ -246,6 +251,9 @@ pub struct NewExecution {
     pub plugin_type: String,
     /// Plugin version.
     pub plugin_version: String,
+    /// SHA-256 of the exact component that must run it: a worker claims only executions
+    /// whose digest it has loaded, so the take is recorded under the key it was asked for.
+    pub plugin_digest: String,
     /// Quality tier (selects the queue).
     pub tier: Tier,
     /// Higher runs first.
@@ -359,4 +367,216 @@ pub struct Recovery {
     pub requeued: Vec<String>,
     /// Executions failed after too many attempts.
     pub failed: Vec<String>,
+}
+
+/// A signed-in browser: the server keeps this record, the browser keeps the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Opaque id (safe to show and log, unlike the secret).
+    pub id: String,
+    /// Whose session it is.
+    pub user_id: String,
+    /// Creation time (Unix ms).
+    pub created_at: i64,
+    /// After this time (Unix ms) the session no longer signs anyone in.
+    pub expires_at: i64,
+}
+
+/// A session just created, with its secret: the only time the secret is available.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedSession {
+    /// The stored record.
+    pub session: Session,
+    /// What the caller hands to the browser (`mdcs_` + 64 hex digits); stored only as a hash.
+    pub secret: String,
+}
+
+/// A named API token of a user, for scripts and remote workers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Opaque id.
+    pub id: String,
+    /// Whose token it is.
+    pub user_id: String,
+    /// The name the user gave it ("render farm", "CI").
+    pub name: String,
+    /// Creation time (Unix ms).
+    pub created_at: i64,
+    /// When it last authenticated a request (Unix ms), if ever.
+    pub last_used_at: Option<i64>,
+    /// When it was revoked (Unix ms); a revoked token authenticates nothing.
+    pub revoked_at: Option<i64>,
+}
+
+/// An API token just created, with its secret: the only time the secret is available.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The stored record.
+    pub token: ApiToken,
+    /// What the user copies (`mdc_` + 64 hex digits, recognisable when it leaks); stored only
+    /// as a hash.
+    pub secret: String,
+}
+
+/// Where a generation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GenerationStatus {
+    /// Steps remain to be brought up to date.
+    Running,
+    /// Every step is final.
+    Done,
+}
+
+impl GenerationStatus {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GenerationStatus::Running => "running",
+            GenerationStatus::Done => "done",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<GenerationStatus> {
+        [GenerationStatus::Running, GenerationStatus::Done]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// Where one step (node) of a generation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StepStatus {
+    /// Waiting for the steps it takes inputs from.
+    Waiting,
+    /// Its execution is queued or running (perhaps shared with another generation).
+    Queued,
+    /// Served by an existing take (the result cache, or the take chosen on the node).
+    Reused,
+    /// Its execution produced a take.
+    Succeeded,
+    /// It failed, or could not run.
+    Failed,
+    /// Not run because a step it depends on did not succeed.
+    Skipped,
+}
+
+impl StepStatus {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Waiting => "waiting",
+            StepStatus::Queued => "queued",
+            StepStatus::Reused => "reused",
+            StepStatus::Succeeded => "succeeded",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(text: &str) -> Option<StepStatus> {
+        use StepStatus::*;
+        [Waiting, Queued, Reused, Succeeded, Failed, Skipped]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+
+    /// Whether the step is over.
+    pub fn is_final(self) -> bool {
+        !matches!(self, StepStatus::Waiting | StepStatus::Queued)
+    }
+
+    /// Whether the step has a take its dependents can use.
+    pub fn has_take(self) -> bool {
+        matches!(self, StepStatus::Reused | StepStatus::Succeeded)
+    }
+}
+
+/// A generation to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewGeneration {
+    /// The project.
+    pub project_id: String,
+    /// What was asked (tier, seed, targets) as JSON, for whoever advances it.
+    pub request: String,
+    /// The part of the graph the plan touches, as JSON, as it was when asked.
+    pub graph: String,
+    /// Who asked.
+    pub requested_by: Option<String>,
+    /// Its steps in plan order, each with the nodes it takes inputs from.
+    pub steps: Vec<(String, Vec<String>)>,
+}
+
+/// One step of a stored generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerationStep {
+    /// The node.
+    pub node_id: String,
+    /// Place in plan order (0-based).
+    pub position: i64,
+    /// The steps whose outputs it takes.
+    pub upstream: Vec<String>,
+    /// Where it is.
+    pub status: StepStatus,
+    /// The execution serving it, once queued.
+    pub execution_id: Option<String>,
+    /// The take it ended with (reused or generated).
+    pub take_id: Option<String>,
+    /// Why it failed or was skipped.
+    pub error: Option<String>,
+}
+
+/// A stored generation with its steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generation {
+    /// Opaque id.
+    pub id: String,
+    /// The project.
+    pub project_id: String,
+    /// Where it is.
+    pub status: GenerationStatus,
+    /// What was asked, as JSON.
+    pub request: String,
+    /// The planned part of the graph, as JSON.
+    pub graph: String,
+    /// Who asked.
+    pub requested_by: Option<String>,
+    /// Steps in plan order.
+    pub steps: Vec<GenerationStep>,
+    /// How many times steps were moved: read the changes after it to catch up.
+    pub revision: i64,
+    /// Created at (Unix ms, database clock).
+    pub created_at: i64,
+    /// Done at (Unix ms, database clock).
+    pub finished_at: Option<i64>,
+}
+
+/// What changed in a generation since a revision
+/// ([`crate::GenerationStore::generation_changes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerationChanges {
+    /// Where the generation is.
+    pub status: GenerationStatus,
+    /// The revision these changes bring the reader to.
+    pub revision: i64,
+    /// Steps moved after the revision asked for, in plan order.
+    pub steps: Vec<GenerationStep>,
+}
+
+/// A step's move from one status to another ([`crate::GenerationStore::move_steps`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepMove {
+    /// The node.
+    pub node_id: String,
+    /// The status it must still have: the move is skipped when another process moved it.
+    pub from: StepStatus,
+    /// The new status.
+    pub to: StepStatus,
+    /// The execution serving it.
+    pub execution_id: Option<String>,
+    /// The take it ended with.
+    pub take_id: Option<String>,
+    /// Why it failed or was skipped.
+    pub error: Option<String>,
 }

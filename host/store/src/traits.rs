@@ -36,6 +36,17 @@ pub trait GraphStore: Send + Sync {
         author_id: Option<&str>,
         message: &str,
     ) -> Result<GraphVersion>;
+    /// Saves a new version only if the latest is still `base_version` (0: none saved yet),
+    /// the version the writer's change was made on; otherwise [`crate::StoreError::Conflict`]
+    /// and nothing is written, so concurrent writers cannot overwrite each other unseen.
+    async fn save_graph_on(
+        &self,
+        project_id: &str,
+        base_version: i64,
+        snapshot: &str,
+        author_id: Option<&str>,
+        message: &str,
+    ) -> Result<GraphVersion>;
     /// The latest version, if any was saved.
     async fn latest_graph(&self, project_id: &str) -> Result<Option<GraphVersion>>;
     /// One version.
@@ -83,30 +94,41 @@ pub trait AssetStore: Send + Sync {
 /// re-queued by `recover_expired`.
 #[async_trait::async_trait]
 pub trait ExecutionQueue: Send + Sync {
-    /// Queues an execution.
+    /// Queues an execution. Work in flight is shared: when an execution with the same cache
+    /// key is already queued or running, that one is returned instead of a new one.
     async fn enqueue(&self, execution: NewExecution) -> Result<Execution>;
-    /// Queues several executions in one transaction (a generation's wave): all or none.
+    /// Queues several executions in one transaction, all or none, returning one execution per
+    /// spec in order (shared with in-flight work of the same key, as [`Self::enqueue`]).
     async fn enqueue_many(&self, executions: Vec<NewExecution>) -> Result<Vec<Execution>>;
     /// Records an execution served from the cache: succeeded at once, marked reused.
     async fn record_reuse(&self, execution: NewExecution, take: &Take) -> Result<Execution>;
     /// Records several cache reuses in one transaction.
     async fn record_reuses(&self, executions: Vec<NewExecution>) -> Result<Vec<Execution>>;
-    /// Takes the most urgent queued execution of these tiers, if any, under a lease.
+    /// Takes the most urgent queued execution of these tiers whose component digest is one
+    /// of `digests` (the worker runs exactly that component), if any, under a lease.
     async fn claim(
         &self,
         worker_id: &str,
         tiers: &[Tier],
+        digests: &[String],
         lease: Duration,
     ) -> Result<Option<Execution>>;
-    /// Takes up to `limit` of the most urgent queued executions of these tiers, in queue
-    /// order, under one lease: how a worker serving many short jobs keeps up.
+    /// Takes up to `limit` of the most urgent queued executions of these tiers and digests,
+    /// in queue order, under one lease: how a worker serving many short jobs keeps up.
     async fn claim_many(
         &self,
         worker_id: &str,
         tiers: &[Tier],
+        digests: &[String],
         lease: Duration,
         limit: usize,
     ) -> Result<Vec<Execution>>;
+    /// Puts executions `worker_id` claimed but has not started back in the queue, as if
+    /// never claimed (a worker shutting down); returns the ids it released.
+    async fn release(&self, worker_id: &str, ids: &[String]) -> Result<Vec<String>>;
+    /// The queue's events (new work, finished executions, changed generations) from now on,
+    /// from every process on the database: subscribe before the change awaited.
+    fn subscribe(&self) -> crate::Subscription;
     /// Extends the lease; returns the execution so the worker sees `cancel_requested`.
     async fn renew_lease(&self, id: &str, worker_id: &str, lease: Duration) -> Result<Execution>;
     /// Extends the leases of those of `ids` that `worker_id` still runs, and returns them
@@ -163,6 +185,8 @@ pub trait ExecutionQueue: Send + Sync {
     async fn takes(&self, project_id: &str, node_id: &str) -> Result<Vec<Take>>;
     /// A take by id.
     async fn take(&self, id: &str) -> Result<Take>;
+    /// Takes by id, by id (ids without a take are absent).
+    async fn takes_by_id(&self, ids: &[String]) -> Result<HashMap<String, Take>>;
     /// The take cached under a key, if any.
     async fn cached_take(&self, cache_key: &str) -> Result<Option<Take>>;
     /// The takes cached under these keys, by key (keys without a take are absent).
@@ -171,7 +195,68 @@ pub trait ExecutionQueue: Send + Sync {
     async fn tier_usage(&self, project_id: &str) -> Result<Vec<TierUsage>>;
 }
 
-/// Everything the product stores.
-pub trait Store: ProjectStore + GraphStore + AssetStore + ExecutionQueue {}
+/// Passwords, sessions and API tokens of users.
+///
+/// Secrets (session and token) are 32 bytes from the operating system's random source, given
+/// to the caller once and stored only as their SHA-256. A secret that is unknown, expired or
+/// revoked is [`StoreError::NotFound`](crate::StoreError::NotFound), whichever it is, so a
+/// caller learns nothing about secrets it does not hold.
+#[async_trait::async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Sets (Argon2id, PHC string) or, with `None`, removes a user's password.
+    async fn set_password(&self, user_id: &str, password: Option<&str>) -> Result<()>;
+    /// The user with this e-mail when `password` is theirs; NotFound ("credentials") when the
+    /// e-mail is unknown, the user has no password or the password is wrong.
+    async fn check_password(&self, email: &str, password: &str) -> Result<User>;
+    /// Starts a session of `user_id` that ends after `ttl`.
+    async fn create_session(&self, user_id: &str, ttl: Duration) -> Result<IssuedSession>;
+    /// The live session with this secret and its user.
+    async fn session_by_secret(&self, secret: &str) -> Result<(Session, User)>;
+    /// Ends the session with this secret (signing out); NotFound when there is none live.
+    async fn revoke_session(&self, secret: &str) -> Result<()>;
+    /// Ends every session of a user (signing out everywhere); returns how many ended.
+    async fn revoke_sessions(&self, user_id: &str) -> Result<u64>;
+    /// Creates a named API token of `user_id`.
+    async fn create_api_token(&self, user_id: &str, name: &str) -> Result<IssuedToken>;
+    /// The user's tokens, revoked ones included, newest first.
+    async fn api_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>>;
+    /// The live token with this secret and its user; records the use.
+    async fn token_by_secret(&self, secret: &str) -> Result<(ApiToken, User)>;
+    /// Revokes one of the user's tokens; another user's token id is NotFound.
+    async fn revoke_api_token(&self, user_id: &str, token_id: &str) -> Result<ApiToken>;
+}
 
-impl<T: ProjectStore + GraphStore + AssetStore + ExecutionQueue> Store for T {}
+/// Generations: the steps of a Generate, kept in the store so they complete without the
+/// caller and survive a restart. Whoever advances them (any server's driver) moves steps
+/// with compare-and-set, so two drivers never move one step twice.
+#[async_trait::async_trait]
+pub trait GenerationStore: Send + Sync {
+    /// Stores a generation, all steps waiting.
+    async fn create_generation(&self, generation: NewGeneration) -> Result<Generation>;
+    /// A generation with all its steps.
+    async fn generation(&self, id: &str) -> Result<Generation>;
+    /// The steps of a generation moved after revision `after` (0: all of them): a reader
+    /// that keeps the revision it last saw reads what changed, not every step.
+    async fn generation_changes(&self, id: &str, after: i64) -> Result<GenerationChanges>;
+    /// Ids of generations not done yet, oldest first.
+    async fn running_generations(&self) -> Result<Vec<String>>;
+    /// Ids of running generations with a queued step served by one of these executions.
+    async fn generations_awaiting(&self, execution_ids: &[String]) -> Result<Vec<String>>;
+    /// Applies the moves whose step still has its `from` status, in one transaction that
+    /// counts up the generation's revision, and announces the change; returns the node ids
+    /// moved (none moved: nothing changes, nothing is announced).
+    async fn move_steps(&self, generation_id: &str, moves: Vec<StepMove>) -> Result<Vec<String>>;
+    /// Marks a generation done (no-op when it already is); true when this call did it.
+    async fn finish_generation(&self, generation_id: &str) -> Result<bool>;
+}
+
+/// Everything the product stores.
+pub trait Store:
+    ProjectStore + AccountStore + GraphStore + AssetStore + ExecutionQueue + GenerationStore
+{
+}
+
+impl<T> Store for T where
+    T: ProjectStore + AccountStore + GraphStore + AssetStore + ExecutionQueue + GenerationStore
+{
+}

@@ -6,7 +6,7 @@ use super::SqlStore;
 use super::rows::{ASSET_COLUMNS, asset, found};
 use crate::model::*;
 use crate::traits::AssetStore;
-use crate::{Result, StoreError, new_id, now_millis};
+use crate::{Result, StoreError, new_id};
 
 #[async_trait::async_trait]
 impl AssetStore for SqlStore {
@@ -14,9 +14,9 @@ impl AssetStore for SqlStore {
         if new.name.trim().is_empty() {
             return Err(StoreError::Invalid("an asset needs a name".into()));
         }
-        let now = now_millis();
+        let now = self.local_now();
         let row = sqlx::query(sql!(
-            "INSERT INTO assets ({ASSET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            "INSERT INTO assets ({ASSET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)
              RETURNING {ASSET_COLUMNS}"
         ))
         .bind(new_id())
@@ -68,43 +68,54 @@ impl AssetStore for SqlStore {
     }
 
     async fn update_asset(&self, id: &str, update: AssetUpdate) -> Result<Asset> {
-        let current = self.asset(id).await?;
-        let mut data = current.data;
-        if let Some(name) = update.name {
-            if name.trim().is_empty() {
-                return Err(StoreError::Invalid("an asset needs a name".into()));
+        if update
+            .name
+            .as_deref()
+            .is_some_and(|name| name.trim().is_empty())
+        {
+            return Err(StoreError::Invalid("an asset needs a name".into()));
+        }
+        let replaces = update.content.is_some();
+        let (mime, size, sha256, object_key, thumbnail_key) = match update.content {
+            Some((mime, size, sha256, key, thumbnail)) => {
+                (Some(mime), Some(size), Some(sha256), Some(key), thumbnail)
             }
-            data.name = name;
-        }
-        if let Some(fields) = update.fields {
-            data.fields = fields;
-        }
-        if let Some((mime, size, sha256, object_key, thumbnail_key)) = update.content {
-            (
-                data.mime,
-                data.size,
-                data.sha256,
-                data.object_key,
-                data.thumbnail_key,
-            ) = (mime, size, sha256, object_key, thumbnail_key);
-        }
+            None => (None, None, None, None, None),
+        };
+        // One statement: what is not changed is kept as it is in the row, not as it was
+        // read earlier, so concurrent updates of different parts both stay.
         let row = sqlx::query(sql!(
-            "UPDATE assets SET name = $1, fields = $2, mime = $3, size = $4, sha256 = $5, object_key = $6,
-                 thumbnail_key = $7, updated_at = $8
-             WHERE id = $9 RETURNING {ASSET_COLUMNS}"
+            "UPDATE assets SET name = COALESCE($1, name), fields = COALESCE($2, fields),
+                 mime = COALESCE($3, mime), size = COALESCE($4, size), sha256 = COALESCE($5, sha256),
+                 object_key = COALESCE($6, object_key),
+                 thumbnail_key = CASE WHEN $7 = 1 THEN $8 ELSE thumbnail_key END,
+                 updated_at = $9, version = version + 1
+             WHERE id = $10 AND ($11 IS NULL OR version = $11) RETURNING {ASSET_COLUMNS}"
         ))
-        .bind(&data.name)
-        .bind(&data.fields)
-        .bind(&data.mime)
-        .bind(data.size)
-        .bind(&data.sha256)
-        .bind(&data.object_key)
-        .bind(&data.thumbnail_key)
-        .bind(now_millis())
+        .bind(update.name)
+        .bind(update.fields)
+        .bind(mime)
+        .bind(size)
+        .bind(sha256)
+        .bind(object_key)
+        .bind(i64::from(replaces))
+        .bind(thumbnail_key)
+        .bind(self.local_now())
         .bind(id)
+        .bind(update.expected_version)
         .fetch_optional(self.pool())
         .await?;
-        asset(&found(row, "asset", id)?)
+        match row {
+            Some(row) => asset(&row),
+            None => {
+                let current = self.asset(id).await?;
+                Err(StoreError::Conflict(format!(
+                    "asset {id} changed since version {} this update was made on (now version {})",
+                    update.expected_version.unwrap_or_default(),
+                    current.version
+                )))
+            }
+        }
     }
 
     async fn delete_asset(&self, id: &str) -> Result<Asset> {

@@ -4,25 +4,27 @@
 //! `UPDATE … FROM` a `VALUES` table (whose columns are `column1`, … in both),
 //! and `RETURNING` — with placeholders from [`Params`] (`?` on SQLite, `$n` on PostgreSQL).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::rows::{EXECUTION_COLUMNS, TAKE_COLUMNS, execution, take};
 use super::{Backend, Params};
 use crate::model::*;
-use crate::{Result, StoreError, new_id, now_millis};
+use crate::{Result, StoreError, new_id};
 
 /// Rows per statement: far below SQLite's (32,766) and PostgreSQL's (65,535) parameter limits.
 const ROWS_PER_STATEMENT: usize = 400;
 
-/// Inserts executions (already in a transaction), returning them in the order given.
+/// Inserts executions (already in a transaction), returning one per spec in the order given
+/// and the ids of those inserted now. A queued spec whose cache key is already queued or
+/// running is not inserted: the execution in flight is returned in its place.
 pub async fn insert_executions(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: Backend,
+    now: i64,
     specs: &[NewExecution],
     status: ExecutionStatus,
     reused: bool,
-) -> Result<Vec<Execution>> {
-    let now = now_millis();
+) -> Result<(Vec<Execution>, HashSet<String>)> {
     let finished = status.is_final().then_some(now);
     let progress = if status == ExecutionStatus::Succeeded {
         1.0
@@ -35,12 +37,13 @@ pub async fn insert_executions(
         .chunks(ROWS_PER_STATEMENT)
         .zip(ids.chunks(ROWS_PER_STATEMENT))
     {
+        // Only in-flight work can conflict (the partial unique index on the cache key).
         let sql = format!(
-            "INSERT INTO node_executions (id, project_id, node_id, plugin_type, plugin_version, tier,
-                 priority, status, request, cache_key, requested_by, progress, reused, enqueued_at,
-                 started_at, finished_at)
-             VALUES {} RETURNING {EXECUTION_COLUMNS}",
-            Params::new(backend).tuples(chunk.len(), 16)
+            "INSERT INTO node_executions (id, project_id, node_id, plugin_type, plugin_version,
+                 plugin_digest, tier, priority, status, request, cache_key, requested_by, progress,
+                 reused, enqueued_at, started_at, finished_at)
+             VALUES {} ON CONFLICT DO NOTHING RETURNING {EXECUTION_COLUMNS}",
+            Params::new(backend).tuples(chunk.len(), 17)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (spec, id) in chunk.iter().zip(chunk_ids) {
@@ -50,6 +53,7 @@ pub async fn insert_executions(
                 .bind(&spec.node_id)
                 .bind(&spec.plugin_type)
                 .bind(&spec.plugin_version)
+                .bind(&spec.plugin_digest)
                 .bind(spec.tier.as_str())
                 .bind(spec.priority)
                 .bind(status.as_str())
@@ -71,13 +75,56 @@ pub async fn insert_executions(
             by_id.insert(inserted.id.clone(), inserted);
         }
     }
-    ids.iter()
-        .map(|id| {
+    let new: HashSet<String> = by_id.keys().cloned().collect();
+    let shared_keys: Vec<String> = specs
+        .iter()
+        .zip(&ids)
+        .filter(|(_, id)| !by_id.contains_key(*id))
+        .map(|(spec, _)| spec.cache_key.clone())
+        .collect();
+    let in_flight = in_flight_by_key(tx, backend, &shared_keys).await?;
+    let executions = specs
+        .iter()
+        .zip(&ids)
+        .map(|(spec, id)| {
             by_id
-                .remove(id)
-                .ok_or_else(|| StoreError::Database(format!("execution {id} was not inserted")))
+                .get(id)
+                .or_else(|| in_flight.get(&spec.cache_key))
+                .cloned()
+                .ok_or_else(|| {
+                    StoreError::Conflict(format!(
+                        "execution for {:?} was neither queued nor found in flight (it finished meanwhile); queue it again",
+                        spec.node_id
+                    ))
+                })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok((executions, new))
+}
+
+/// The queued or running executions of these cache keys, by key.
+async fn in_flight_by_key(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    keys: &[String],
+) -> Result<HashMap<String, Execution>> {
+    let mut found = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM node_executions
+             WHERE status IN ('queued', 'running') AND cache_key IN ({})",
+            Params::new(backend).list(chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for key in chunk {
+            query = query.bind(key);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let running = execution(&row)?;
+            found.insert(running.spec.cache_key.clone(), running);
+        }
+    }
+    Ok(found)
 }
 
 /// A foreign-key failure on insert means a project that does not exist: name it.
@@ -105,10 +152,10 @@ fn missing_project(err: sqlx::Error, chunk: &[NewExecution]) -> StoreError {
 pub async fn finish_executions(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: Backend,
+    now: i64,
     worker_id: &str,
     outcomes: Vec<(String, Outcome)>,
 ) -> Result<Vec<Option<(Execution, Option<Take>)>>> {
-    let now = now_millis();
     let mut recorded: HashMap<String, Execution> = HashMap::with_capacity(outcomes.len());
     for chunk in outcomes.chunks(ROWS_PER_STATEMENT) {
         // Placeholders in order of appearance: finished_at, the listed rows, the worker.

@@ -6,18 +6,20 @@ use super::rows::{GRAPH_INFO_COLUMNS, found, graph_version};
 use super::{Backend, SqlStore};
 use crate::model::*;
 use crate::traits::GraphStore;
-use crate::{Result, StoreError, now_millis};
+use crate::{Result, StoreError};
 
-#[async_trait::async_trait]
-impl GraphStore for SqlStore {
-    async fn save_graph(
+impl SqlStore {
+    /// Inserts the next version of a project's graph; with `base`, only if the latest version
+    /// is still `base` (0: none).
+    async fn insert_graph_version(
         &self,
         project_id: &str,
+        base: Option<i64>,
         snapshot: &str,
         author_id: Option<&str>,
         message: &str,
     ) -> Result<GraphVersion> {
-        let now = now_millis();
+        let now = self.local_now();
         let mut tx = self.pool().begin().await?;
         if self.backend() == Backend::Postgres {
             // Two saves of one project must not pick the same version number.
@@ -29,6 +31,7 @@ impl GraphStore for SqlStore {
         let row = sqlx::query(
             "INSERT INTO graph_states (project_id, version, snapshot, author_id, message, created_at)
              SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM graph_states WHERE project_id = $1
+             HAVING $6 IS NULL OR COALESCE(MAX(version), 0) = $6
              RETURNING project_id, version, snapshot, author_id, message, created_at",
         )
         .bind(project_id)
@@ -36,12 +39,25 @@ impl GraphStore for SqlStore {
         .bind(author_id)
         .bind(message)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .bind(base)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(|err| match StoreError::from(err) {
             StoreError::Invalid(_) => StoreError::NotFound { what: "project", id: project_id.to_string() },
             other => other,
         })?;
+        let Some(row) = row else {
+            let latest: Option<i64> =
+                sqlx::query_scalar("SELECT MAX(version) FROM graph_states WHERE project_id = $1")
+                    .bind(project_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            return Err(StoreError::Conflict(format!(
+                "the graph was saved as version {} since version {} this change was made on",
+                latest.unwrap_or(0),
+                base.unwrap_or(0)
+            )));
+        };
         sqlx::query("UPDATE projects SET updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(project_id)
@@ -49,6 +65,32 @@ impl GraphStore for SqlStore {
             .await?;
         tx.commit().await?;
         graph_version(&row)
+    }
+}
+
+#[async_trait::async_trait]
+impl GraphStore for SqlStore {
+    async fn save_graph(
+        &self,
+        project_id: &str,
+        snapshot: &str,
+        author_id: Option<&str>,
+        message: &str,
+    ) -> Result<GraphVersion> {
+        self.insert_graph_version(project_id, None, snapshot, author_id, message)
+            .await
+    }
+
+    async fn save_graph_on(
+        &self,
+        project_id: &str,
+        base_version: i64,
+        snapshot: &str,
+        author_id: Option<&str>,
+        message: &str,
+    ) -> Result<GraphVersion> {
+        self.insert_graph_version(project_id, Some(base_version), snapshot, author_id, message)
+            .await
     }
 
     async fn latest_graph(&self, project_id: &str) -> Result<Option<GraphVersion>> {
@@ -94,7 +136,8 @@ impl GraphStore for SqlStore {
         holder: &str,
         ttl: Duration,
     ) -> Result<bool> {
-        let now = now_millis();
+        // The database's clock: holders on machines whose clocks disagree still take turns.
+        let now = self.db_now(self.pool()).await?;
         let expires = now + ttl.as_millis() as i64;
         let result = sqlx::query(
             "INSERT INTO graph_sessions (project_id, holder, lease_expires_at, acquired_at) VALUES ($1, $2, $3, $4)

@@ -7,16 +7,40 @@ use super::Backend;
 use crate::{Result, StoreError, now_millis};
 
 /// (version, name, SQL) of every migration, per backend.
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "core",
-    include_str!("../../../../migrations/sqlite/0001_core.sql"),
-)];
-const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "core",
-    include_str!("../../../../migrations/postgres/0001_core.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "core",
+        include_str!("../../../../migrations/sqlite/0001_core.sql"),
+    ),
+    (
+        2,
+        "accounts",
+        include_str!("../../../../migrations/sqlite/0002_accounts.sql"),
+    ),
+    (
+        3,
+        "generations",
+        include_str!("../../../../migrations/sqlite/0003_generations.sql"),
+    ),
+];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "core",
+        include_str!("../../../../migrations/postgres/0001_core.sql"),
+    ),
+    (
+        2,
+        "accounts",
+        include_str!("../../../../migrations/postgres/0002_accounts.sql"),
+    ),
+    (
+        3,
+        "generations",
+        include_str!("../../../../migrations/postgres/0003_generations.sql"),
+    ),
+];
 
 /// Brings the schema up to date.
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {

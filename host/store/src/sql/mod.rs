@@ -11,8 +11,10 @@ macro_rules! sql {
     };
 }
 
+mod accounts;
 mod assets;
 mod batch;
+mod generations;
 mod graphs;
 mod migrate;
 mod projects;
@@ -26,6 +28,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions};
 
+use crate::events::{EventHub, QueueEvent, Subscription};
 use crate::{Result, StoreError};
 
 /// Which database a [`SqlStore`] talks to.
@@ -37,11 +40,27 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// SQL for the database server's current time in Unix milliseconds. Leases, their
+    /// expiry and queue order all use this one clock, so machines whose clocks disagree
+    /// neither steal nor lose each other's jobs.
+    pub(crate) fn now_sql(self) -> &'static str {
+        match self {
+            Backend::Postgres => "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT)",
+            Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+        }
+    }
+}
+
 /// The store on a SQL database.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    events: EventHub,
+    /// Added to this machine's clock where the store stamps a time itself (creation times
+    /// of projects, assets, graph versions); see [`SqlStore::with_local_clock_offset`].
+    local_clock_offset_ms: i64,
 }
 
 impl SqlStore {
@@ -94,9 +113,22 @@ impl SqlStore {
             .map_err(|err| {
                 StoreError::Unavailable(format!("cannot connect to {}: {err}", redact(url)))
             })?;
-        let store = SqlStore { pool, backend };
-        migrate::run(&store.pool, backend).await?;
-        Ok(store)
+        migrate::run(&pool, backend).await?;
+        let events = match backend {
+            Backend::Sqlite => EventHub::local(),
+            Backend::Postgres => EventHub::postgres(url).await.map_err(|err| {
+                StoreError::Unavailable(format!(
+                    "cannot listen for queue events on {}: {err}",
+                    redact(url)
+                ))
+            })?,
+        };
+        Ok(SqlStore {
+            pool,
+            backend,
+            events,
+            local_clock_offset_ms: 0,
+        })
     }
 
     /// Applies pending migrations (done by `connect`; safe to repeat).
@@ -111,11 +143,68 @@ impl SqlStore {
 
     /// Closes every connection (later calls fail with [`StoreError::Unavailable`]).
     pub async fn close(&self) {
+        self.events.close();
         self.pool.close().await;
+    }
+
+    /// This handle with its own clock shifted by `offset_ms`, as on a machine whose clock is
+    /// wrong. Only the times the store stamps itself (creation times) move; everything the
+    /// queue orders or expires by is on the database's clock.
+    pub fn with_local_clock_offset(mut self, offset_ms: i64) -> SqlStore {
+        self.local_clock_offset_ms = offset_ms;
+        self
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// This machine's time in Unix milliseconds (with the configured offset).
+    pub(crate) fn local_now(&self) -> i64 {
+        crate::now_millis() + self.local_clock_offset_ms
+    }
+
+    /// The database server's time in Unix milliseconds.
+    pub(crate) async fn db_now(
+        &self,
+        conn: impl sqlx::Executor<'_, Database = sqlx::Any>,
+    ) -> Result<i64> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {} AS now",
+            self.backend.now_sql()
+        )))
+        .fetch_one(conn)
+        .await?;
+        Ok(sqlx::Row::try_get(&row, "now")?)
+    }
+
+    /// A subscription to the queue's events from now on.
+    pub(crate) fn subscribe_events(&self) -> Subscription {
+        self.events.subscribe()
+    }
+
+    /// Commits `tx` and announces `events` to every listener: on PostgreSQL as notifications
+    /// sent by the transaction itself (delivered when, and only if, it commits), on SQLite on
+    /// the in-process channel once it committed.
+    pub(crate) async fn commit_announcing(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Any>,
+        events: Vec<QueueEvent>,
+    ) -> Result<()> {
+        if self.events.through_database() {
+            for payload in events.iter().flat_map(QueueEvent::payloads) {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(crate::events::CHANNEL)
+                    .bind(payload)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        } else {
+            tx.commit().await?;
+            self.events.send_local(events);
+        }
+        Ok(())
     }
 }
 

@@ -3,10 +3,10 @@
 use sqlx::Row;
 
 use super::SqlStore;
-use super::rows::{PROJECT_COLUMNS, found, project};
+use super::rows::{PROJECT_COLUMNS, USER_COLUMNS, found, project, user};
 use crate::model::*;
 use crate::traits::ProjectStore;
-use crate::{Result, StoreError, new_id, now_millis};
+use crate::{Result, StoreError, new_id};
 
 #[async_trait::async_trait]
 impl ProjectStore for SqlStore {
@@ -20,7 +20,7 @@ impl ProjectStore for SqlStore {
             id: new_id(),
             name: name.to_string(),
             email: email.to_string(),
-            created_at: now_millis(),
+            created_at: self.local_now(),
         };
         sqlx::query("INSERT INTO users (id, name, email, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&user.id)
@@ -39,26 +39,18 @@ impl ProjectStore for SqlStore {
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, name, email, created_at FROM users WHERE email = $1")
+        let row = sqlx::query(sql!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
             .bind(email)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|row| {
-            Ok(User {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                email: row.try_get("email")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(user).transpose()
     }
 
     async fn create_project(&self, name: &str, owner_id: &str) -> Result<Project> {
         if name.trim().is_empty() {
             return Err(StoreError::Invalid("a project needs a name".into()));
         }
-        let now = now_millis();
+        let now = self.local_now();
         let project = Project {
             id: new_id(),
             name: name.trim().to_string(),

@@ -4,6 +4,12 @@
 //! inner select takes `FOR UPDATE SKIP LOCKED`, so concurrent workers on many machines never
 //! claim the same job and never wait on each other; SQLite has a single writer, which gives the
 //! same guarantee in one process.
+//!
+//! Every lease, expiry and queue position is computed on the database's clock
+//! ([`Backend::now_sql`]), never a machine's own: clock skew between workers cannot make a
+//! running job look expired. A worker claims only executions whose component digest it has
+//! loaded. Work in flight is unique per cache key (a partial unique index): queueing what is
+//! already queued or running returns the execution in flight.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,23 +19,25 @@ use sqlx::Row;
 use super::batch;
 use super::rows::{EXECUTION_COLUMNS, TAKE_COLUMNS, execution, found, take};
 use super::{Backend, Params, SqlStore};
+use crate::events::{QueueEvent, Subscription};
 use crate::model::*;
 use crate::traits::ExecutionQueue;
-use crate::{Result, StoreError, now_millis};
+use crate::{Result, StoreError};
 
 /// Ids bound per `IN (…)` list: far below SQLite's and PostgreSQL's parameter limits.
 const ID_CHUNK: usize = 500;
 
-fn lease_end(lease: Duration) -> i64 {
-    now_millis() + lease.as_millis() as i64
+/// A lease's length in milliseconds, for SQL.
+fn lease_ms(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
-/// `$first, $first+1, …` for `count` parameters.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The tiers of a set of executions, once each, as events announcing new work.
+fn queued_events<'e>(executions: impl IntoIterator<Item = &'e Execution>) -> Vec<QueueEvent> {
+    let mut tiers: Vec<Tier> = executions.into_iter().map(|e| e.spec.tier).collect();
+    tiers.sort_unstable();
+    tiers.dedup();
+    tiers.into_iter().map(QueueEvent::Queued).collect()
 }
 
 impl SqlStore {
@@ -41,9 +49,15 @@ impl SqlStore {
         reused: bool,
     ) -> Result<Vec<Execution>> {
         let mut tx = self.pool().begin().await?;
-        let inserted =
-            batch::insert_executions(&mut tx, self.backend(), specs, status, reused).await?;
-        tx.commit().await?;
+        let now = self.db_now(&mut *tx).await?;
+        let (inserted, new) =
+            batch::insert_executions(&mut tx, self.backend(), now, specs, status, reused).await?;
+        let events = if status == ExecutionStatus::Queued {
+            queued_events(inserted.iter().filter(|e| new.contains(&e.id)))
+        } else {
+            Vec::new()
+        };
+        self.commit_announcing(tx, events).await?;
         Ok(inserted)
     }
 
@@ -112,10 +126,11 @@ impl ExecutionQueue for SqlStore {
         &self,
         worker_id: &str,
         tiers: &[Tier],
+        digests: &[String],
         lease: Duration,
     ) -> Result<Option<Execution>> {
         Ok(self
-            .claim_many(worker_id, tiers, lease, 1)
+            .claim_many(worker_id, tiers, digests, lease, 1)
             .await?
             .into_iter()
             .next())
@@ -125,16 +140,24 @@ impl ExecutionQueue for SqlStore {
         &self,
         worker_id: &str,
         tiers: &[Tier],
+        digests: &[String],
         lease: Duration,
         limit: usize,
     ) -> Result<Vec<Execution>> {
-        if tiers.is_empty() || limit == 0 {
+        if tiers.is_empty() || digests.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
+        let now = self.backend().now_sql();
+        // Placeholders in order of appearance: worker, lease, tiers, digests, limit.
+        let mut params = Params::new(self.backend());
+        let (worker, lease_param) = (params.next(), params.next());
         let pick = format!(
-            "SELECT id FROM node_executions WHERE status = 'queued' AND tier IN ({})
-             ORDER BY priority DESC, enqueued_at, id LIMIT $4",
-            placeholders(5, tiers.len())
+            "SELECT id FROM node_executions
+             WHERE status = 'queued' AND tier IN ({}) AND plugin_digest IN ({})
+             ORDER BY priority DESC, enqueued_at, id LIMIT {}",
+            params.list(tiers.len()),
+            params.list(digests.len()),
+            params.next()
         );
         // PostgreSQL: the pick runs once, as an init plan, and skips rows other workers are
         // claiming (an `IN (…)` semi-join may re-run it and lose rows). SQLite has one writer.
@@ -144,19 +167,21 @@ impl ExecutionQueue for SqlStore {
         };
         let sql = format!(
             "UPDATE node_executions
-             SET status = 'running', worker_id = $1, lease_expires_at = $2, started_at = $3,
-                 attempts = attempts + 1, progress = 0, progress_message = ''
+             SET status = 'running', worker_id = {worker}, lease_expires_at = {now} + {lease_param},
+                 started_at = {now}, attempts = attempts + 1, progress = 0, progress_message = ''
              WHERE {chosen} AND status = 'queued'
              RETURNING {EXECUTION_COLUMNS}"
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(worker_id)
-            .bind(lease_end(lease))
-            .bind(now_millis())
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+            .bind(lease_ms(lease));
         for tier in tiers {
             query = query.bind(tier.as_str());
         }
+        for digest in digests {
+            query = query.bind(digest);
+        }
+        query = query.bind(i64::try_from(limit).unwrap_or(i64::MAX));
         let rows = query.fetch_all(self.pool()).await?;
         let mut claimed = rows.iter().map(execution).collect::<Result<Vec<_>>>()?;
         // RETURNING gives no order; run them in queue order.
@@ -170,12 +195,44 @@ impl ExecutionQueue for SqlStore {
         Ok(claimed)
     }
 
+    async fn release(&self, worker_id: &str, ids: &[String]) -> Result<Vec<String>> {
+        let mut tx = self.pool().begin().await?;
+        let mut released = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ID_CHUNK) {
+            let mut params = Params::new(self.backend());
+            let sql = format!(
+                "UPDATE node_executions
+                 SET status = 'queued', worker_id = NULL, lease_expires_at = NULL, started_at = NULL,
+                     attempts = attempts - 1, progress = 0, progress_message = ''
+                 WHERE worker_id = {} AND status = 'running' AND id IN ({})
+                 RETURNING {EXECUTION_COLUMNS}",
+                params.next(),
+                params.list(chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(worker_id);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                released.push(execution(&row)?);
+            }
+        }
+        let events = queued_events(&released);
+        self.commit_announcing(tx, events).await?;
+        Ok(released.into_iter().map(|e| e.id).collect())
+    }
+
+    fn subscribe(&self) -> Subscription {
+        self.subscribe_events()
+    }
+
     async fn renew_lease(&self, id: &str, worker_id: &str, lease: Duration) -> Result<Execution> {
         let row = sqlx::query(sql!(
-            "UPDATE node_executions SET lease_expires_at = $1
-             WHERE id = $2 AND worker_id = $3 AND status = 'running' RETURNING {EXECUTION_COLUMNS}"
+            "UPDATE node_executions SET lease_expires_at = {} + $1
+             WHERE id = $2 AND worker_id = $3 AND status = 'running' RETURNING {EXECUTION_COLUMNS}",
+            self.backend().now_sql()
         ))
-        .bind(lease_end(lease))
+        .bind(lease_ms(lease))
         .bind(id)
         .bind(worker_id)
         .fetch_optional(self.pool())
@@ -192,14 +249,15 @@ impl ExecutionQueue for SqlStore {
         ids: &[String],
         lease: Duration,
     ) -> Result<Vec<Execution>> {
-        let until = lease_end(lease);
+        let until = lease_ms(lease);
         let mut renewed = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ID_CHUNK) {
             let mut params = Params::new(self.backend());
             let sql = format!(
-                "UPDATE node_executions SET lease_expires_at = {}
+                "UPDATE node_executions SET lease_expires_at = {} + {}
                  WHERE worker_id = {} AND status = 'running' AND id IN ({})
                  RETURNING {EXECUTION_COLUMNS}",
+                self.backend().now_sql(),
                 params.next(),
                 params.next(),
                 params.list(chunk.len())
@@ -263,10 +321,21 @@ impl ExecutionQueue for SqlStore {
     ) -> Result<Vec<Result<(Execution, Option<Take>)>>> {
         let ids: Vec<String> = outcomes.iter().map(|(id, _)| id.clone()).collect();
         let mut tx = self.pool().begin().await?;
+        let now = self.db_now(&mut *tx).await?;
         let recorded =
-            batch::finish_executions(&mut tx, self.backend(), worker_id, outcomes).await?;
+            batch::finish_executions(&mut tx, self.backend(), now, worker_id, outcomes).await?;
         let finished: Vec<_> = ids.into_iter().zip(recorded).collect();
-        tx.commit().await?;
+        let done: Vec<String> = finished
+            .iter()
+            .filter(|(_, result)| result.is_some())
+            .map(|(id, _)| id.clone())
+            .collect();
+        let events = if done.is_empty() {
+            Vec::new()
+        } else {
+            vec![QueueEvent::Finished(done)]
+        };
+        self.commit_announcing(tx, events).await?;
         let mut results = Vec::with_capacity(finished.len());
         for (id, result) in finished {
             results.push(match result {
@@ -278,17 +347,22 @@ impl ExecutionQueue for SqlStore {
     }
 
     async fn cancel(&self, id: &str) -> Result<Execution> {
+        let mut tx = self.pool().begin().await?;
         let row = sqlx::query(sql!(
-            "UPDATE node_executions SET status = 'cancelled', error = 'cancelled before it started', finished_at = $1
-             WHERE id = $2 AND status = 'queued' RETURNING {EXECUTION_COLUMNS}"
+            "UPDATE node_executions SET status = 'cancelled', error = 'cancelled before it started', finished_at = {}
+             WHERE id = $1 AND status = 'queued' RETURNING {EXECUTION_COLUMNS}",
+            self.backend().now_sql()
         ))
-        .bind(now_millis())
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = row {
-            return execution(&row);
+            let cancelled = execution(&row)?;
+            self.commit_announcing(tx, vec![QueueEvent::Finished(vec![cancelled.id.clone()])])
+                .await?;
+            return Ok(cancelled);
         }
+        tx.rollback().await?;
         let row = sqlx::query(sql!(
             "UPDATE node_executions SET cancel_requested = $1 WHERE id = $2 AND status = 'running'
              RETURNING {EXECUTION_COLUMNS}"
@@ -383,40 +457,43 @@ impl ExecutionQueue for SqlStore {
     }
 
     async fn recover_expired(&self, max_attempts: i64) -> Result<Recovery> {
-        let now = now_millis();
+        let now = self.backend().now_sql();
         let mut tx = self.pool().begin().await?;
-        let ids = |rows: Vec<sqlx::any::AnyRow>| -> Result<Vec<String>> {
-            rows.iter()
-                .map(|row| Ok(row.try_get::<String, _>("id")?))
-                .collect()
+        let recovered = |rows: Vec<sqlx::any::AnyRow>| -> Result<Vec<Execution>> {
+            rows.iter().map(execution).collect()
         };
-        let mut failed = ids(sqlx::query(
+        let mut failed = recovered(sqlx::query(sql!(
             "UPDATE node_executions SET status = 'cancelled', error = 'cancelled; the worker stopped responding',
-                 finished_at = $1, lease_expires_at = NULL
-             WHERE status = 'running' AND lease_expires_at < $1 AND cancel_requested = $2 RETURNING id",
-        )
-        .bind(now)
+                 finished_at = {now}, lease_expires_at = NULL
+             WHERE status = 'running' AND lease_expires_at < {now} AND cancel_requested = $1
+             RETURNING {EXECUTION_COLUMNS}"
+        ))
         .bind(true)
         .fetch_all(&mut *tx)
         .await?)?;
-        failed.extend(ids(sqlx::query(
-            "UPDATE node_executions SET status = 'failed', finished_at = $1, lease_expires_at = NULL,
+        failed.extend(recovered(sqlx::query(sql!(
+            "UPDATE node_executions SET status = 'failed', finished_at = {now}, lease_expires_at = NULL,
                  error = 'the worker running it stopped responding ' || attempts || ' times (lease expired); giving up'
-             WHERE status = 'running' AND lease_expires_at < $1 AND attempts >= $2 RETURNING id",
-        )
-        .bind(now)
+             WHERE status = 'running' AND lease_expires_at < {now} AND attempts >= $1
+             RETURNING {EXECUTION_COLUMNS}"
+        ))
         .bind(max_attempts)
         .fetch_all(&mut *tx)
         .await?)?);
-        let requeued = ids(sqlx::query(
+        let requeued = recovered(sqlx::query(sql!(
             "UPDATE node_executions SET status = 'queued', worker_id = NULL, lease_expires_at = NULL, progress = 0,
                  progress_message = 're-queued: the worker running it stopped responding'
-             WHERE status = 'running' AND lease_expires_at < $1 RETURNING id",
-        )
-        .bind(now)
+             WHERE status = 'running' AND lease_expires_at < {now} RETURNING {EXECUTION_COLUMNS}"
+        ))
         .fetch_all(&mut *tx)
         .await?)?;
-        tx.commit().await?;
+        let mut events = queued_events(&requeued);
+        if !failed.is_empty() {
+            events.push(QueueEvent::Finished(
+                failed.iter().map(|e| e.id.clone()).collect(),
+            ));
+        }
+        self.commit_announcing(tx, events).await?;
         if !(requeued.is_empty() && failed.is_empty()) {
             tracing::warn!(
                 requeued = requeued.len(),
@@ -424,7 +501,10 @@ impl ExecutionQueue for SqlStore {
                 "recovered executions with expired leases"
             );
         }
-        Ok(Recovery { requeued, failed })
+        Ok(Recovery {
+            requeued: requeued.into_iter().map(|e| e.id).collect(),
+            failed: failed.into_iter().map(|e| e.id).collect(),
+        })
     }
 
     async fn takes(&self, project_id: &str, node_id: &str) -> Result<Vec<Take>> {
@@ -444,6 +524,25 @@ impl ExecutionQueue for SqlStore {
             .fetch_optional(self.pool())
             .await?;
         take(&found(row, "take", id)?)
+    }
+
+    async fn takes_by_id(&self, ids: &[String]) -> Result<HashMap<String, Take>> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(ID_CHUNK) {
+            let sql = format!(
+                "SELECT {TAKE_COLUMNS} FROM takes WHERE id IN ({})",
+                Params::new(self.backend()).list(chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                let take = take(&row)?;
+                found.insert(take.id.clone(), take);
+            }
+        }
+        Ok(found)
     }
 
     async fn cached_take(&self, cache_key: &str) -> Result<Option<Take>> {

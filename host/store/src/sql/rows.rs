@@ -14,6 +14,19 @@ pub fn get_bool(row: &AnyRow, column: &str) -> Result<bool> {
     }
 }
 
+/// Columns of `users` in the order [`user`] reads them.
+pub const USER_COLUMNS: &str = "id, name, email, created_at";
+
+/// A `users` row.
+pub fn user(row: &AnyRow) -> Result<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
 /// Columns of `projects` in the order [`project`] reads them.
 pub const PROJECT_COLUMNS: &str = "id, name, owner_id, created_at, updated_at";
 
@@ -29,7 +42,7 @@ pub fn project(row: &AnyRow) -> Result<Project> {
 }
 
 /// Columns of `assets`.
-pub const ASSET_COLUMNS: &str = "id, project_id, kind, name, mime, size, sha256, object_key, thumbnail_key, fields, created_at, updated_at";
+pub const ASSET_COLUMNS: &str = "id, project_id, kind, name, mime, size, sha256, object_key, thumbnail_key, fields, created_at, updated_at, version";
 
 /// An `assets` row.
 pub fn asset(row: &AnyRow) -> Result<Asset> {
@@ -48,6 +61,7 @@ pub fn asset(row: &AnyRow) -> Result<Asset> {
         },
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        version: row.try_get("version")?,
     })
 }
 
@@ -67,7 +81,7 @@ pub fn graph_version(row: &AnyRow) -> Result<GraphVersion> {
 }
 
 /// Columns of `node_executions`.
-pub const EXECUTION_COLUMNS: &str = "id, project_id, node_id, plugin_type, plugin_version, tier, priority, \
+pub const EXECUTION_COLUMNS: &str = "id, project_id, node_id, plugin_type, plugin_version, plugin_digest, tier, priority, \
      status, request, cache_key, requested_by, progress, progress_message, error, worker_id, lease_expires_at, \
      attempts, cancel_requested, reused, usage, enqueued_at, started_at, finished_at";
 
@@ -82,6 +96,7 @@ pub fn execution(row: &AnyRow) -> Result<Execution> {
             node_id: row.try_get("node_id")?,
             plugin_type: row.try_get("plugin_type")?,
             plugin_version: row.try_get("plugin_version")?,
+            plugin_digest: row.try_get("plugin_digest")?,
             tier: Tier::parse(&tier)
                 .ok_or_else(|| StoreError::Database(format!("unknown tier {tier:?}")))?,
             priority: row.try_get("priority")?,

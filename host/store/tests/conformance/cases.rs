@@ -22,6 +22,7 @@ fn job(project: &Project, node: &str, tier: Tier, priority: i64) -> NewExecution
         node_id: node.into(),
         plugin_type: "shot".into(),
         plugin_version: "0.1.0".into(),
+        plugin_digest: SHOT_DIGEST.into(),
         tier,
         priority,
         request: format!(r#"{{"node":"{node}","seed":7}}"#),
@@ -31,6 +32,14 @@ fn job(project: &Project, node: &str, tier: Tier, priority: i64) -> NewExecution
 }
 
 const LEASE: Duration = Duration::from_secs(30);
+
+/// The component digest of [`job`]'s executions.
+const SHOT_DIGEST: &str = "digest-of-shot-0.1.0";
+
+/// What a worker holding the `shot` component offers to claim.
+fn shot() -> Vec<String> {
+    vec![SHOT_DIGEST.to_string()]
+}
 
 pub async fn users_have_unique_emails(store: &SqlStore) {
     store.create_user("Ana", "ana@studio.test").await.unwrap();
@@ -235,6 +244,7 @@ pub async fn assets_round_trip_and_refuse_bad_input(store: &SqlStore) {
         name: Some("Maya Reyes".into()),
         fields: Some(r#"{"age":35}"#.into()),
         content: None,
+        expected_version: Some(asset.version),
     };
     let updated = store.update_asset(&asset.id, update).await.unwrap();
     assert_eq!(
@@ -390,7 +400,7 @@ pub async fn queue_serves_priority_then_age_per_tier(store: &SqlStore) {
         .unwrap();
     assert_eq!(first.status, ExecutionStatus::Queued);
     let claimed = store
-        .claim("w1", &[Tier::Low], LEASE)
+        .claim("w1", &[Tier::Low], &shot(), LEASE)
         .await
         .unwrap()
         .unwrap();
@@ -405,7 +415,7 @@ pub async fn queue_serves_priority_then_age_per_tier(store: &SqlStore) {
     );
     assert_eq!(
         store
-            .claim("w1", &[Tier::Low], LEASE)
+            .claim("w1", &[Tier::Low], &shot(), LEASE)
             .await
             .unwrap()
             .unwrap()
@@ -414,15 +424,21 @@ pub async fn queue_serves_priority_then_age_per_tier(store: &SqlStore) {
     );
     assert!(
         store
-            .claim("w1", &[Tier::Low], LEASE)
+            .claim("w1", &[Tier::Low], &shot(), LEASE)
             .await
             .unwrap()
             .is_none()
     );
-    assert!(store.claim("w1", &[], LEASE).await.unwrap().is_none());
+    assert!(
+        store
+            .claim("w1", &[], &shot(), LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         store
-            .claim("w2", &[Tier::Standard, Tier::High], LEASE)
+            .claim("w2", &[Tier::Standard, Tier::High], &shot(), LEASE)
             .await
             .unwrap()
             .unwrap()
@@ -444,7 +460,7 @@ pub async fn claims_are_exclusive_under_concurrency(store: &SqlStore) {
         tokio::spawn(async move {
             let mut mine = Vec::new();
             while let Some(execution) = store
-                .claim(&format!("w{w}"), &[Tier::Low], LEASE)
+                .claim(&format!("w{w}"), &[Tier::Low], &shot(), LEASE)
                 .await
                 .unwrap()
             {
@@ -486,7 +502,10 @@ pub async fn priority_changes_move_queue_position(store: &SqlStore) {
     );
     assert_eq!(store.queue_position(&b.id).await.unwrap(), Some(1));
     assert_eq!(store.queue_position(&a.id).await.unwrap(), Some(2));
-    store.claim("w", &[Tier::Low], LEASE).await.unwrap();
+    store
+        .claim("w", &[Tier::Low], &shot(), LEASE)
+        .await
+        .unwrap();
     assert_eq!(
         store.queue_position(&b.id).await.unwrap(),
         None,
@@ -516,7 +535,7 @@ pub async fn cancel_ends_queued_and_flags_running(store: &SqlStore) {
         .await
         .unwrap();
     store
-        .claim("w", &[Tier::Low], LEASE)
+        .claim("w", &[Tier::Low], &shot(), LEASE)
         .await
         .unwrap()
         .unwrap();
@@ -550,7 +569,7 @@ pub async fn finish_stores_a_take_and_caches_it(store: &SqlStore) {
     let spec = job(&project, "shot-1", Tier::Low, 0);
     let queued = store.enqueue(spec.clone()).await.unwrap();
     store
-        .claim("w", &[Tier::Low], LEASE)
+        .claim("w", &[Tier::Low], &shot(), LEASE)
         .await
         .unwrap()
         .unwrap();
@@ -615,7 +634,7 @@ pub async fn only_the_lease_holder_may_report_or_finish(store: &SqlStore) {
         format!("conflict: execution {} is queued, not running", queued.id)
     );
     store
-        .claim("w", &[Tier::Low], LEASE)
+        .claim("w", &[Tier::Low], &shot(), LEASE)
         .await
         .unwrap()
         .unwrap();
@@ -642,7 +661,7 @@ pub async fn expired_leases_are_requeued_then_failed(store: &SqlStore) {
         .await
         .unwrap();
     store
-        .claim("dead-worker", &[Tier::Low], Duration::ZERO)
+        .claim("dead-worker", &[Tier::Low], &shot(), Duration::ZERO)
         .await
         .unwrap()
         .unwrap();
@@ -661,7 +680,7 @@ pub async fn expired_leases_are_requeued_then_failed(store: &SqlStore) {
         (ExecutionStatus::Queued, None)
     );
     let again = store
-        .claim("dead-worker-2", &[Tier::Low], Duration::ZERO)
+        .claim("dead-worker-2", &[Tier::Low], &shot(), Duration::ZERO)
         .await
         .unwrap()
         .unwrap();
@@ -716,18 +735,21 @@ pub async fn batches_enqueue_claim_renew_and_finish_in_queue_order(store: &SqlSt
     assert!(queued.iter().all(|e| e.status == ExecutionStatus::Queued));
 
     // Priority 1 first (b1, b3), then the oldest priority 0 (b0).
-    let claimed = store.claim_many("w", &[Tier::Low], LEASE, 3).await.unwrap();
+    let claimed = store
+        .claim_many("w", &[Tier::Low], &shot(), LEASE, 3)
+        .await
+        .unwrap();
     let nodes: Vec<&str> = claimed.iter().map(|e| e.spec.node_id.as_str()).collect();
     assert_eq!(nodes, ["b1", "b3", "b0"]);
     assert!(claimed.iter().all(|e| e.worker_id.as_deref() == Some("w")));
     let rest = store
-        .claim_many("v", &[Tier::Low], LEASE, 10)
+        .claim_many("v", &[Tier::Low], &shot(), LEASE, 10)
         .await
         .unwrap();
     assert_eq!(rest.len(), 2, "the other two, to the other worker");
     assert!(
         store
-            .claim_many("v", &[Tier::Low], LEASE, 10)
+            .claim_many("v", &[Tier::Low], &shot(), LEASE, 10)
             .await
             .unwrap()
             .is_empty()
@@ -786,8 +808,11 @@ pub async fn batches_enqueue_claim_renew_and_finish_in_queue_order(store: &SqlSt
     let reused = store.record_reuses(vec![specs[3].clone()]).await.unwrap();
     assert!(reused[0].reused && reused[0].status == ExecutionStatus::Succeeded);
 
-    // A batch naming a missing project writes nothing.
+    // A batch naming a missing project writes nothing (new keys: in-flight ones are shared).
     let mut broken = specs.clone();
+    for spec in &mut broken {
+        spec.cache_key.push_str(":again");
+    }
     broken[1].project_id = "no-such-project".into();
     assert!(matches!(
         store.enqueue_many(broken).await,
@@ -803,7 +828,8 @@ pub async fn batches_enqueue_claim_renew_and_finish_in_queue_order(store: &SqlSt
         "the failed batch left no rows"
     );
 
-    // Two identical requests finished together share one cache entry (the last take).
+    // Identical requests in flight share one execution, in one batch or across batches;
+    // once it is final, the same request queues a new one.
     let twins = store
         .enqueue_many(vec![
             job(&project, "twin", Tier::High, 0),
@@ -811,28 +837,40 @@ pub async fn batches_enqueue_claim_renew_and_finish_in_queue_order(store: &SqlSt
         ])
         .await
         .unwrap();
-    let claimed = store
-        .claim_many("w", &[Tier::High], LEASE, 2)
+    assert_eq!(twins[0].id, twins[1].id, "{twins:?}");
+    let again = store
+        .enqueue(job(&project, "twin", Tier::High, 0))
         .await
         .unwrap();
-    assert_eq!(claimed.len(), 2);
-    let outcomes = twins
-        .iter()
-        .map(|e| {
-            let outcome = Outcome::Succeeded {
-                outputs: format!(r#"{{"from":"{}"}}"#, e.id),
-                usage: "{}".into(),
-            };
-            (e.id.clone(), outcome)
-        })
-        .collect();
-    let results = store.finish_many("w", outcomes).await.unwrap();
-    let last_take = results[1].as_ref().unwrap().1.clone().unwrap();
-    assert!(results[0].is_ok());
+    assert_eq!(again.id, twins[0].id);
+    let claimed = store
+        .claim_many("w", &[Tier::High], &shot(), LEASE, 2)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "one run for both");
+    let shared = store
+        .enqueue(job(&project, "twin", Tier::High, 0))
+        .await
+        .unwrap();
+    assert_eq!(shared.id, twins[0].id, "a running execution is shared too");
+    let outcome = Outcome::Succeeded {
+        outputs: r#"{"from":"twin"}"#.into(),
+        usage: "{}".into(),
+    };
+    let results = store
+        .finish_many("w", vec![(twins[0].id.clone(), outcome)])
+        .await
+        .unwrap();
+    let take = results[0].as_ref().unwrap().1.clone().unwrap();
     assert_eq!(
         store.cached_take(&twins[0].spec.cache_key).await.unwrap(),
-        Some(last_take)
+        Some(take)
     );
+    let later = store
+        .enqueue(job(&project, "twin", Tier::High, 0))
+        .await
+        .unwrap();
+    assert_ne!(later.id, twins[0].id, "a final execution is not shared");
 }
 
 pub async fn tier_usage_counts_runs_reuses_failures_and_cost(store: &SqlStore) {
@@ -847,7 +885,7 @@ pub async fn tier_usage_counts_runs_reuses_failures_and_cost(store: &SqlStore) {
         .await
         .unwrap();
     let claimed = store
-        .claim_many("w", &[Tier::Standard], LEASE, 3)
+        .claim_many("w", &[Tier::Standard], &shot(), LEASE, 3)
         .await
         .unwrap();
     let outcomes = claimed
@@ -894,5 +932,541 @@ pub async fn tier_usage_counts_runs_reuses_failures_and_cost(store: &SqlStore) {
         (low.runs, low.reused, low.cost_milli),
         (0, 0, 0),
         "still queued"
+    );
+}
+
+pub async fn accounts_sign_in_by_password_session_and_token(store: &SqlStore) {
+    let ana = store
+        .create_user("Ana", &format!("ana-{}@studio.test", new_id()))
+        .await
+        .unwrap();
+    let ben = store
+        .create_user("Ben", &format!("ben-{}@studio.test", new_id()))
+        .await
+        .unwrap();
+    let refused = |err: StoreError| assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+
+    // Passwords: none until set, then only the right one.
+    refused(store.check_password(&ana.email, "pw").await.unwrap_err());
+    store.set_password(&ana.id, Some("harbour")).await.unwrap();
+    assert_eq!(
+        store.check_password(&ana.email, "harbour").await.unwrap(),
+        ana
+    );
+    refused(
+        store
+            .check_password(&ana.email, "harbor")
+            .await
+            .unwrap_err(),
+    );
+    refused(
+        store
+            .check_password("nobody@studio.test", "harbour")
+            .await
+            .unwrap_err(),
+    );
+    store.set_password(&ana.id, None).await.unwrap();
+    refused(
+        store
+            .check_password(&ana.email, "harbour")
+            .await
+            .unwrap_err(),
+    );
+
+    // Sessions: found by secret until revoked or expired.
+    let live = store
+        .create_session(&ana.id, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(live.secret.starts_with("mdcs_") && live.secret.len() == 5 + 64);
+    let (session, user) = store.session_by_secret(&live.secret).await.unwrap();
+    assert_eq!((session, user), (live.session.clone(), ana.clone()));
+    refused(store.session_by_secret("mdcs_unknown").await.unwrap_err());
+    let expired = store.create_session(&ana.id, Duration::ZERO).await.unwrap();
+    refused(store.session_by_secret(&expired.secret).await.unwrap_err());
+    store.revoke_session(&live.secret).await.unwrap();
+    refused(store.session_by_secret(&live.secret).await.unwrap_err());
+    refused(store.revoke_session(&live.secret).await.unwrap_err());
+    let other = store
+        .create_session(&ana.id, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(store.revoke_sessions(&ana.id).await.unwrap(), 1);
+    refused(store.session_by_secret(&other.secret).await.unwrap_err());
+
+    // API tokens: recognisable, record their use, revocable only by their owner.
+    let issued = store
+        .create_api_token(&ana.id, "render farm")
+        .await
+        .unwrap();
+    assert!(issued.secret.starts_with("mdc_") && issued.secret.len() == 4 + 64);
+    assert_ne!(issued.secret, other.secret);
+    let (token, user) = store.token_by_secret(&issued.secret).await.unwrap();
+    assert_eq!(
+        (token.id.as_str(), user.id.as_str()),
+        (issued.token.id.as_str(), ana.id.as_str())
+    );
+    assert!(token.last_used_at.is_some());
+    assert_eq!(
+        store.api_tokens(&ana.id).await.unwrap(),
+        vec![token.clone()]
+    );
+    assert!(store.api_tokens(&ben.id).await.unwrap().is_empty());
+    refused(
+        store
+            .revoke_api_token(&ben.id, &token.id)
+            .await
+            .unwrap_err(),
+    );
+    assert!(store.token_by_secret(&issued.secret).await.is_ok());
+    let revoked = store.revoke_api_token(&ana.id, &token.id).await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+    refused(store.token_by_secret(&issued.secret).await.unwrap_err());
+    let err = store.create_api_token(&ana.id, "  ").await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+}
+
+pub async fn claims_match_the_requested_build_and_release_gives_back(store: &SqlStore) {
+    let project = project(store).await;
+    let mut events = store.subscribe();
+    let mut other_build = job(&project, "newer", Tier::Low, 0);
+    other_build.plugin_digest = "digest-of-shot-0.2.0".into();
+    let newer = store.enqueue(other_build).await.unwrap();
+    assert_eq!(events.recv().await, Some(QueueEvent::Queued(Tier::Low)));
+    assert!(
+        store
+            .claim("old-worker", &[Tier::Low], &shot(), LEASE)
+            .await
+            .unwrap()
+            .is_none(),
+        "a worker without the requested build claims nothing"
+    );
+    let digests = vec![SHOT_DIGEST.to_string(), "digest-of-shot-0.2.0".to_string()];
+    let claimed = store
+        .claim_many("new-worker", &[Tier::Low], &digests, LEASE, 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|e| &e.id).collect::<Vec<_>>(),
+        [&newer.id]
+    );
+    assert_eq!(claimed[0].attempts, 1);
+
+    // Released, it is queued as if never claimed, and announced again.
+    assert!(
+        store
+            .release("someone-else", &[newer.id.clone()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let released = store
+        .release("new-worker", &[newer.id.clone()])
+        .await
+        .unwrap();
+    assert_eq!(released, [newer.id.clone()]);
+    assert_eq!(events.recv().await, Some(QueueEvent::Queued(Tier::Low)));
+    let back = store.execution(&newer.id).await.unwrap();
+    assert_eq!(
+        (back.status, back.worker_id, back.attempts),
+        (ExecutionStatus::Queued, None, 0)
+    );
+    let finished = store
+        .claim_many("new-worker", &[Tier::Low], &digests, LEASE, 5)
+        .await
+        .unwrap();
+    store
+        .finish_many(
+            "new-worker",
+            vec![(finished[0].id.clone(), Outcome::Cancelled)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        events.recv().await,
+        Some(QueueEvent::Finished(vec![newer.id.clone()]))
+    );
+}
+
+pub async fn multi_row_claims_are_exclusive_under_concurrency(store: &SqlStore) {
+    let project = project(store).await;
+    let specs = (0..120)
+        .map(|i| job(&project, &format!("n{i}"), Tier::Low, 0))
+        .collect();
+    store.enqueue_many(specs).await.unwrap();
+    let workers = (0..6).map(|w| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store
+                    .claim_many(&format!("w{w}"), &[Tier::Low], &shot(), LEASE, 7)
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|e| e.id));
+            }
+        })
+    });
+    let mut seen = HashSet::new();
+    for worker in workers {
+        for id in worker.await.unwrap() {
+            assert!(seen.insert(id), "an execution was claimed twice");
+        }
+    }
+    assert_eq!(seen.len(), 120);
+}
+
+pub async fn leases_follow_the_database_clock_not_the_workers(store: &SqlStore) {
+    const TEN_MINUTES: i64 = 10 * 60 * 1000;
+    let project = project(store).await;
+    let ahead = store.clone().with_local_clock_offset(TEN_MINUTES);
+    let behind = store.clone().with_local_clock_offset(-TEN_MINUTES);
+    let first = store
+        .enqueue(job(&project, "a", Tier::Low, 0))
+        .await
+        .unwrap();
+    let second = store
+        .enqueue(job(&project, "b", Tier::Low, 0))
+        .await
+        .unwrap();
+
+    // A worker whose clock is behind holds a lease that a recovery pass on a machine whose
+    // clock is ahead does not take away.
+    let held = behind
+        .claim("behind", &[Tier::Low], &shot(), LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.id, first.id);
+    assert_eq!(ahead.recover_expired(3).await.unwrap(), Recovery::default());
+    assert!(behind.renew_lease(&held.id, "behind", LEASE).await.is_ok());
+
+    // A worker whose clock is ahead does not see its lease as lasting longer: it dies, and a
+    // machine whose clock is behind still recovers its job.
+    let lost = ahead
+        .claim("ahead", &[Tier::Low], &shot(), Duration::from_millis(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lost.id, second.id);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(
+        behind.recover_expired(3).await.unwrap().requeued,
+        vec![second.id.clone()]
+    );
+    let running = store.execution(&first.id).await.unwrap();
+    assert_eq!(running.status, ExecutionStatus::Running, "not stolen");
+}
+
+pub async fn generation_steps_move_once(store: &SqlStore) {
+    let project = project(store).await;
+    let mut events = store.subscribe();
+    let generation = store
+        .create_generation(NewGeneration {
+            project_id: project.id.clone(),
+            request: r#"{"tier":"low"}"#.into(),
+            graph: "{}".into(),
+            requested_by: None,
+            steps: vec![
+                ("maya".into(), vec![]),
+                ("shot-1".into(), vec!["maya".into()]),
+            ],
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        events.recv().await,
+        Some(QueueEvent::GenerationChanged(generation.id.clone()))
+    );
+    assert_eq!(generation.status, GenerationStatus::Running);
+    assert_eq!(
+        generation
+            .steps
+            .iter()
+            .map(|s| (s.node_id.as_str(), s.status, s.upstream.len()))
+            .collect::<Vec<_>>(),
+        [
+            ("maya", StepStatus::Waiting, 0),
+            ("shot-1", StepStatus::Waiting, 1)
+        ]
+    );
+    assert_eq!(
+        store.running_generations().await.unwrap(),
+        [generation.id.clone()]
+    );
+
+    let queued = store
+        .enqueue(job(&project, "maya", Tier::Low, 0))
+        .await
+        .unwrap();
+    assert_eq!(events.recv().await, Some(QueueEvent::Queued(Tier::Low)));
+    let to_queued = StepMove {
+        node_id: "maya".into(),
+        from: StepStatus::Waiting,
+        to: StepStatus::Queued,
+        execution_id: Some(queued.id.clone()),
+        take_id: None,
+        error: None,
+    };
+    assert_eq!(
+        store
+            .move_steps(&generation.id, vec![to_queued.clone()])
+            .await
+            .unwrap(),
+        ["maya"]
+    );
+    assert_eq!(
+        events.recv().await,
+        Some(QueueEvent::GenerationChanged(generation.id.clone()))
+    );
+    // A second server making the same move finds it made.
+    assert!(
+        store
+            .move_steps(&generation.id, vec![to_queued])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .generations_awaiting(&[queued.id.clone()])
+            .await
+            .unwrap(),
+        [generation.id.clone()]
+    );
+    assert!(
+        store
+            .generations_awaiting(&["other".into()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let failed = StepMove {
+        node_id: "maya".into(),
+        from: StepStatus::Queued,
+        to: StepStatus::Failed,
+        execution_id: Some(queued.id.clone()),
+        take_id: None,
+        error: Some("boom".into()),
+    };
+    let skipped = StepMove {
+        node_id: "shot-1".into(),
+        from: StepStatus::Waiting,
+        to: StepStatus::Skipped,
+        execution_id: None,
+        take_id: None,
+        error: Some("skipped: upstream \"maya\" did not succeed".into()),
+    };
+    store
+        .move_steps(&generation.id, vec![failed, skipped])
+        .await
+        .unwrap();
+    assert!(store.finish_generation(&generation.id).await.unwrap());
+    assert!(!store.finish_generation(&generation.id).await.unwrap());
+    let done = store.generation(&generation.id).await.unwrap();
+    assert_eq!(done.status, GenerationStatus::Done);
+    assert!(done.finished_at.is_some());
+    assert_eq!(done.steps[0].error.as_deref(), Some("boom"));
+    assert_eq!(done.steps[1].status, StepStatus::Skipped);
+    assert!(store.running_generations().await.unwrap().is_empty());
+    assert!(matches!(
+        store.generation("no-such-generation").await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub async fn concurrent_writers_lose_nothing(store: &SqlStore) {
+    let project = project(store).await;
+    // Graph saves made on the version a writer saw: of eight writers on version 0 one wins,
+    // the others are told, none overwrites unseen.
+    let writers = (0..8).map(|n| {
+        let (store, project) = (store.clone(), project.id.clone());
+        tokio::spawn(async move {
+            store
+                .save_graph_on(&project, 0, &format!(r#"{{"writer":{n}}}"#), None, "edit")
+                .await
+        })
+    });
+    let mut won = 0;
+    for writer in writers {
+        match writer.await.unwrap() {
+            Ok(saved) => {
+                won += 1;
+                assert_eq!(saved.version, 1);
+            }
+            Err(StoreError::Conflict(why)) => assert!(why.contains("version 1"), "{why}"),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let next = store
+        .save_graph_on(&project.id, 1, "{}", None, "edit")
+        .await
+        .unwrap();
+    assert_eq!(next.version, 2);
+    assert!(matches!(
+        store
+            .save_graph_on("no-such-project", 0, "{}", None, "edit")
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // Asset updates of different parts at once both stay; one made on an old version is
+    // refused.
+    let asset = store
+        .insert_asset(NewAsset {
+            project_id: project.id.clone(),
+            kind: "character".into(),
+            name: "Maya".into(),
+            mime: "image/png".into(),
+            size: 1,
+            sha256: "ab".repeat(32),
+            object_key: "objects/ab/abab".into(),
+            thumbnail_key: None,
+            fields: r#"{"age":34}"#.into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(asset.version, 1);
+    let rename = {
+        let (store, id) = (store.clone(), asset.id.clone());
+        tokio::spawn(async move {
+            let update = AssetUpdate {
+                name: Some("Maya Reyes".into()),
+                ..Default::default()
+            };
+            store.update_asset(&id, update).await
+        })
+    };
+    let refield = {
+        let (store, id) = (store.clone(), asset.id.clone());
+        tokio::spawn(async move {
+            let update = AssetUpdate {
+                fields: Some(r#"{"age":35}"#.into()),
+                ..Default::default()
+            };
+            store.update_asset(&id, update).await
+        })
+    };
+    rename.await.unwrap().unwrap();
+    refield.await.unwrap().unwrap();
+    let both = store.asset(&asset.id).await.unwrap();
+    assert_eq!(
+        (
+            both.data.name.as_str(),
+            both.data.fields.as_str(),
+            both.version
+        ),
+        ("Maya Reyes", r#"{"age":35}"#, 3)
+    );
+    let stale = AssetUpdate {
+        name: Some("Maya R.".into()),
+        expected_version: Some(1),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.update_asset(&asset.id, stale).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .update_asset("no-such-asset", AssetUpdate::default())
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        store.asset(&asset.id).await.unwrap().data.name,
+        "Maya Reyes"
+    );
+}
+
+pub async fn a_project_scope_refuses_other_projects_ids(store: &SqlStore) {
+    let shared: std::sync::Arc<dyn Store> = std::sync::Arc::new(store.clone());
+    let mine = project(store).await;
+    let theirs = project(store).await;
+    let image = |project: &Project| NewAsset {
+        project_id: project.id.clone(),
+        kind: "image".into(),
+        name: "ref".into(),
+        mime: "image/png".into(),
+        size: 1,
+        sha256: "cd".repeat(32),
+        object_key: "objects/cd/cdcd".into(),
+        thumbnail_key: None,
+        fields: "{}".into(),
+    };
+    let their_asset = store.insert_asset(image(&theirs)).await.unwrap();
+    let their_job = store
+        .enqueue(job(&theirs, "shot-1", Tier::Low, 0))
+        .await
+        .unwrap();
+    let owner = store.members(&mine.id).await.unwrap()[0].user_id.clone();
+
+    let (scope, role) = ProjectScope::for_member(shared.clone(), &mine.id, &owner)
+        .await
+        .unwrap();
+    assert_eq!(role, Role::Owner);
+    let not_found = |result: Result<(), StoreError>| {
+        assert!(
+            matches!(result, Err(StoreError::NotFound { .. })),
+            "{result:?}"
+        )
+    };
+    not_found(scope.asset(&their_asset.id).await.map(drop));
+    not_found(
+        scope
+            .update_asset(
+                &their_asset.id,
+                AssetUpdate {
+                    name: Some("mine now".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map(drop),
+    );
+    not_found(scope.delete_asset(&their_asset.id).await.map(drop));
+    not_found(scope.execution(&their_job.id).await.map(drop));
+    not_found(scope.cancel(&their_job.id).await.map(drop));
+    not_found(scope.set_priority(&their_job.id, 9).await.map(drop));
+    // Nothing of theirs changed.
+    assert_eq!(store.asset(&their_asset.id).await.unwrap().data.name, "ref");
+    let job = store.execution(&their_job.id).await.unwrap();
+    assert_eq!(
+        (job.status, job.spec.priority),
+        (ExecutionStatus::Queued, 0)
+    );
+
+    // What it inserts lands in its own project, whatever the request said.
+    let inserted = scope.insert_asset(image(&theirs)).await.unwrap();
+    assert_eq!(inserted.data.project_id, mine.id);
+    assert_eq!(scope.asset(&inserted.id).await.unwrap().id, inserted.id);
+    assert_eq!(
+        scope
+            .save_graph(0, "{}", None, "first")
+            .await
+            .unwrap()
+            .version,
+        1
+    );
+
+    // Strangers do not learn that the project exists.
+    let stranger = store
+        .create_user("Eve", &format!("eve-{}@elsewhere.test", new_id()))
+        .await
+        .unwrap();
+    not_found(
+        ProjectScope::for_member(shared.clone(), &mine.id, &stranger.id)
+            .await
+            .map(drop),
+    );
+    not_found(
+        ProjectScope::for_member(shared, "no-such-project", &stranger.id)
+            .await
+            .map(drop),
     );
 }

@@ -51,4 +51,11 @@ conformance!(
     a_closed_database_reports_unavailable,
     batches_enqueue_claim_renew_and_finish_in_queue_order,
     tier_usage_counts_runs_reuses_failures_and_cost,
+    accounts_sign_in_by_password_session_and_token,
+    claims_match_the_requested_build_and_release_gives_back,
+    multi_row_claims_are_exclusive_under_concurrency,
+    leases_follow_the_database_clock_not_the_workers,
+    generation_steps_move_once,
+    concurrent_writers_lose_nothing,
+    a_project_scope_refuses_other_projects_ids,
 );

@@ -1,0 +1,306 @@
+//! Stored generations and their steps.
+//!
+//! Steps move by compare-and-set (`… WHERE status = <from>`): several servers may advance the
+//! same generation at once and each step still moves once. Every move is announced as
+//! [`QueueEvent::GenerationChanged`] so waiters re-read instead of polling.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Params, SqlStore};
+use crate::events::QueueEvent;
+use crate::model::*;
+use crate::traits::GenerationStore;
+use crate::{Result, StoreError, new_id};
+
+/// Steps per statement: far below both dialects' parameter limits.
+const STEPS_PER_STATEMENT: usize = 400;
+
+const GENERATION_COLUMNS: &str =
+    "id, project_id, status, request, graph, requested_by, created_at, finished_at, revision";
+const STEP_COLUMNS: &str = "node_id, position, upstream, status, execution_id, take_id, error";
+
+fn step(row: &AnyRow) -> Result<GenerationStep> {
+    let status: String = row.try_get("status")?;
+    let upstream: String = row.try_get("upstream")?;
+    Ok(GenerationStep {
+        node_id: row.try_get("node_id")?,
+        position: row.try_get("position")?,
+        upstream: parse_ids(&upstream)?,
+        status: StepStatus::parse(&status)
+            .ok_or_else(|| StoreError::Database(format!("unknown step status {status:?}")))?,
+        execution_id: row.try_get("execution_id")?,
+        take_id: row.try_get("take_id")?,
+        error: row.try_get("error")?,
+    })
+}
+
+/// The stored form of a step's upstream list: a JSON array of node ids.
+fn ids_json(ids: &[String]) -> String {
+    serde_json::to_string(ids).expect("a list of strings is always JSON")
+}
+
+/// Reads [`ids_json`]'s output.
+fn parse_ids(text: &str) -> Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|err| {
+        StoreError::Database(format!("malformed step upstream list {text:?}: {err}"))
+    })
+}
+
+impl SqlStore {
+    async fn steps_of(&self, generation_id: &str, after: i64) -> Result<Vec<GenerationStep>> {
+        let rows = sqlx::query(sql!(
+            "SELECT {STEP_COLUMNS} FROM generation_steps
+             WHERE generation_id = $1 AND revision > $2 ORDER BY position"
+        ))
+        .bind(generation_id)
+        .bind(after)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(step).collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl GenerationStore for SqlStore {
+    async fn create_generation(&self, spec: NewGeneration) -> Result<Generation> {
+        let mut tx = self.pool().begin().await?;
+        let now = self.db_now(&mut *tx).await?;
+        let id = new_id();
+        sqlx::query(sql!(
+            "INSERT INTO generations ({GENERATION_COLUMNS}) VALUES ($1, $2, 'running', $3, $4, $5, $6, NULL, 1)"
+        ))
+        .bind(&id)
+        .bind(&spec.project_id)
+        .bind(&spec.request)
+        .bind(&spec.graph)
+        .bind(&spec.requested_by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|err| match StoreError::from(err) {
+            StoreError::Invalid(_) => StoreError::NotFound {
+                what: "project",
+                id: spec.project_id.clone(),
+            },
+            other => other,
+        })?;
+        let numbered: Vec<(i64, &(String, Vec<String>))> =
+            (0i64..).zip(spec.steps.iter()).collect();
+        for chunk in numbered.chunks(STEPS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO generation_steps (generation_id, node_id, position, upstream, status, updated_at, revision)
+                 VALUES {}",
+                Params::new(self.backend()).tuples(chunk.len(), 7)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (position, (node, upstream)) in chunk {
+                query = query
+                    .bind(&id)
+                    .bind(node)
+                    .bind(*position)
+                    .bind(ids_json(upstream))
+                    .bind(StepStatus::Waiting.as_str())
+                    .bind(now)
+                    .bind(1i64);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        self.commit_announcing(tx, vec![QueueEvent::GenerationChanged(id.clone())])
+            .await?;
+        self.generation(&id).await
+    }
+
+    async fn generation(&self, id: &str) -> Result<Generation> {
+        let row = sqlx::query(sql!(
+            "SELECT {GENERATION_COLUMNS} FROM generations WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "generation",
+            id: id.to_string(),
+        })?;
+        let status: String = row.try_get("status")?;
+        let steps = self.steps_of(id, 0).await?;
+        Ok(Generation {
+            id: row.try_get("id")?,
+            project_id: row.try_get("project_id")?,
+            status: GenerationStatus::parse(&status).ok_or_else(|| {
+                StoreError::Database(format!("unknown generation status {status:?}"))
+            })?,
+            request: row.try_get("request")?,
+            graph: row.try_get("graph")?,
+            requested_by: row.try_get("requested_by")?,
+            steps,
+            revision: row.try_get("revision")?,
+            created_at: row.try_get("created_at")?,
+            finished_at: row.try_get("finished_at")?,
+        })
+    }
+
+    async fn generation_changes(&self, id: &str, after: i64) -> Result<GenerationChanges> {
+        // The revision first: every move up to it has committed (movers of a generation
+        // commit in revision order), so the steps read next include them all; a reader that
+        // asks again from it misses nothing (and may see a newer step twice).
+        let row = sqlx::query("SELECT status, revision FROM generations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "generation",
+                id: id.to_string(),
+            })?;
+        let status: String = row.try_get("status")?;
+        Ok(GenerationChanges {
+            status: GenerationStatus::parse(&status).ok_or_else(|| {
+                StoreError::Database(format!("unknown generation status {status:?}"))
+            })?,
+            revision: row.try_get("revision")?,
+            steps: self.steps_of(id, after).await?,
+        })
+    }
+
+    async fn running_generations(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT id FROM generations WHERE status = 'running' ORDER BY created_at, id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get::<String, _>("id")?))
+            .collect()
+    }
+
+    async fn generations_awaiting(&self, execution_ids: &[String]) -> Result<Vec<String>> {
+        let mut found = Vec::new();
+        for chunk in execution_ids.chunks(STEPS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT DISTINCT generation_id FROM generation_steps
+                 WHERE status = 'queued' AND execution_id IN ({})",
+                Params::new(self.backend()).list(chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                found.push(row.try_get::<String, _>("generation_id")?);
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        Ok(found)
+    }
+
+    async fn move_steps(&self, generation_id: &str, moves: Vec<StepMove>) -> Result<Vec<String>> {
+        if moves.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool().begin().await?;
+        // Counting the revision up locks the generation's row: movers of one generation
+        // commit one after another, so revisions become visible in order.
+        let revision = sqlx::query(
+            "UPDATE generations SET revision = revision + 1 WHERE id = $1 RETURNING revision",
+        )
+        .bind(generation_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "generation",
+            id: generation_id.to_string(),
+        })?
+        .try_get::<i64, _>("revision")?;
+        let now = self.db_now(&mut *tx).await?;
+        let mut moved = Vec::with_capacity(moves.len());
+        for chunk in moves.chunks(STEPS_PER_STATEMENT) {
+            // Placeholders in order of appearance (SQLite's are positional): the moves, then
+            // the time, the revision and the generation.
+            let mut params = Params::new(self.backend());
+            let values = params.tuples(chunk.len(), 6);
+            let (now_param, revision_param, generation_param) =
+                (params.next(), params.next(), params.next());
+            let sql = format!(
+                "WITH moves (node_id, from_status, to_status, execution_id, take_id, error) AS (VALUES {values})
+                 UPDATE generation_steps
+                 SET status = moves.to_status,
+                     execution_id = COALESCE(moves.execution_id, generation_steps.execution_id),
+                     take_id = moves.take_id, error = moves.error,
+                     updated_at = {now_param}, revision = {revision_param}
+                 FROM moves
+                 WHERE generation_steps.generation_id = {generation_param}
+                   AND generation_steps.node_id = moves.node_id
+                   AND generation_steps.status = moves.from_status
+                 RETURNING generation_steps.node_id"
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for change in chunk {
+                query = query
+                    .bind(&change.node_id)
+                    .bind(change.from.as_str())
+                    .bind(change.to.as_str())
+                    .bind(&change.execution_id)
+                    .bind(&change.take_id)
+                    .bind(&change.error);
+            }
+            query = query.bind(now).bind(revision).bind(generation_id);
+            for row in query.fetch_all(&mut *tx).await? {
+                moved.push(row.try_get::<String, _>("node_id")?);
+            }
+        }
+        if moved.is_empty() {
+            tx.rollback().await?;
+            return Ok(moved);
+        }
+        self.commit_announcing(
+            tx,
+            vec![QueueEvent::GenerationChanged(generation_id.to_string())],
+        )
+        .await?;
+        Ok(moved)
+    }
+
+    async fn finish_generation(&self, generation_id: &str) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let sql = format!(
+            "UPDATE generations SET status = 'done', finished_at = {}
+             WHERE id = $1 AND status = 'running'",
+            self.backend().now_sql()
+        );
+        let result = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(generation_id)
+            .execute(&mut *tx)
+            .await?;
+        let done = result.rows_affected() > 0;
+        let events = if done {
+            vec![QueueEvent::GenerationChanged(generation_id.to_string())]
+        } else {
+            Vec::new()
+        };
+        self.commit_announcing(tx, events).await?;
+        Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_lists_read_back() {
+        for ids in [
+            vec![],
+            vec!["a".to_string()],
+            vec![
+                "shot \"1\"".to_string(),
+                "back\\slash".into(),
+                "tab\t".into(),
+            ],
+        ] {
+            assert_eq!(parse_ids(&ids_json(&ids)).unwrap(), ids);
+        }
+        assert!(parse_ids("[\"unterminated]").is_err());
+        assert!(parse_ids("{}").is_err());
+    }
+}

@@ -1,0 +1,57 @@
+-- Durable generations and exact, shared queue entries.
+
+-- The exact component each execution must run with: workers claim only digests they hold.
+ALTER TABLE node_executions ADD COLUMN plugin_digest TEXT NOT NULL DEFAULT '';
+UPDATE node_executions
+SET plugin_digest = COALESCE(json_extract(request, '$.plugin.digest'), '');
+
+-- Work in flight is shared by cache key: at most one queued or running execution per key.
+-- Duplicates queued before this rule are superseded by the oldest of them.
+UPDATE node_executions
+SET status = 'cancelled', error = 'superseded: the same work was already queued',
+    finished_at = enqueued_at, lease_expires_at = NULL
+WHERE status IN ('queued', 'running') AND EXISTS (
+    SELECT 1 FROM node_executions AS older
+    WHERE older.cache_key = node_executions.cache_key
+      AND older.status IN ('queued', 'running') AND older.id < node_executions.id);
+CREATE UNIQUE INDEX node_executions_in_flight ON node_executions (cache_key)
+    WHERE status IN ('queued', 'running');
+CREATE INDEX node_executions_claimable ON node_executions (tier, plugin_digest) WHERE status = 'queued';
+
+-- Assets count their changes: an update made on an older version is refused, not lost.
+ALTER TABLE assets ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
+
+-- A generation: its targets' upstream closure, brought up to date step by step without the
+-- caller. `graph` is the part of the project's graph the plan touches, as it was asked.
+CREATE TABLE generations (
+    id            TEXT PRIMARY KEY,
+    project_id    TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    status        TEXT NOT NULL CHECK (status IN ('running', 'done')),
+    request       TEXT NOT NULL,
+    graph         TEXT NOT NULL,
+    requested_by  TEXT,
+    created_at    BIGINT NOT NULL,
+    finished_at   BIGINT,
+    -- Counts the transactions that moved steps; each step records the one that last moved it,
+    -- so a reader asks for what changed since the revision it has seen.
+    revision      BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX generations_running ON generations (created_at) WHERE status = 'running';
+CREATE INDEX generations_by_project ON generations (project_id, created_at);
+
+-- One node of a generation. `upstream` lists (JSON) the steps whose outputs it takes.
+CREATE TABLE generation_steps (
+    generation_id  TEXT NOT NULL REFERENCES generations (id) ON DELETE CASCADE,
+    node_id        TEXT NOT NULL,
+    position       BIGINT NOT NULL,
+    upstream       TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('waiting', 'queued', 'reused', 'succeeded', 'failed', 'skipped')),
+    execution_id   TEXT REFERENCES node_executions (id) ON DELETE SET NULL,
+    take_id        TEXT,
+    error          TEXT,
+    updated_at     BIGINT NOT NULL,
+    revision       BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (generation_id, node_id)
+);
+CREATE INDEX generation_steps_by_revision ON generation_steps (generation_id, revision);
+CREATE INDEX generation_steps_by_execution ON generation_steps (execution_id) WHERE status = 'queued';
