@@ -21,6 +21,22 @@ CREATE INDEX node_executions_claimable ON node_executions (tier, plugin_digest) 
 -- Assets count their changes: an update made on an older version is refused, not lost.
 ALTER TABLE assets ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
 
+-- Content-addressed bytes that uploads and removals take turns on: an upload pins a key
+-- before it checks or writes the bytes, a removal marks the key while it deletes them, each
+-- under the key's row lock, and neither starts while the other holds it, so no asset row
+-- ever points at deleted bytes.
+CREATE TABLE stored_objects (
+    object_key     TEXT PRIMARY KEY,
+    removing_since BIGINT
+);
+CREATE TABLE object_pins (
+    pin_id       TEXT NOT NULL,
+    object_key   TEXT NOT NULL,
+    pinned_until BIGINT NOT NULL,
+    PRIMARY KEY (object_key, pin_id)
+);
+CREATE INDEX object_pins_by_pin ON object_pins (pin_id);
+
 -- A generation: its targets' upstream closure, brought up to date step by step without the
 -- caller. `graph` is the part of the project's graph the plan touches, as it was asked.
 CREATE TABLE generations (

@@ -17,10 +17,12 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "mdc", version, about)]
 pub struct Cli {
-    /// Folder for the compiled-plugin cache, installed plugins and (later) the embedded database.
+    /// Folder for the compiled-plugin cache, installed plugins, the embedded database and
+    /// the local object store.
     #[arg(long, env = "MDC_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
 
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }

@@ -21,6 +21,9 @@ pub(crate) struct Content {
     pub object_key: String,
     /// Key of the thumbnail.
     pub thumbnail_key: Option<String>,
+    /// The upload's pin on these keys (none for stored content), dropped when the upload is
+    /// done or undone.
+    pub pin: Option<String>,
 }
 
 impl Content {
@@ -32,6 +35,7 @@ impl Content {
             sha256: hex::encode(Sha256::digest(b"")),
             object_key: String::new(),
             thumbnail_key: None,
+            pin: None,
         }
     }
 
@@ -55,9 +59,14 @@ pub(crate) async fn write(
     let object_key = content_key(&sha256);
     let thumbnail_key = content_key(&hex::encode(Sha256::digest(&image.thumbnail)));
     let size = image.bytes.len() as i64;
-    put_new(objects, &object_key, image.bytes, image.mime).await?;
-    if let Err(err) = put_new(objects, &thumbnail_key, image.thumbnail, "image/png").await {
-        release(store, objects, std::slice::from_ref(&object_key)).await;
+    let pin_id = pin(store, &[object_key.clone(), thumbnail_key.clone()]).await?;
+    let written = match put_new(objects, &object_key, image.bytes, image.mime).await {
+        Ok(()) => put_new(objects, &thumbnail_key, image.thumbnail, "image/png").await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = written {
+        unpin(store, &pin_id).await;
+        release(store, objects, &[object_key, thumbnail_key]).await;
         return Err(err);
     }
     Ok(Content {
@@ -66,7 +75,39 @@ pub(crate) async fn write(
         sha256,
         object_key,
         thumbnail_key: Some(thumbnail_key),
+        pin: Some(pin_id),
     })
+}
+
+/// How long an upload keeps its content keys from removal: far longer than writing the bytes
+/// and the row takes. Bytes of an upload that failed stay at most this long before they can go.
+pub(crate) const PIN: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Pins content keys before their bytes are checked or written, waiting out a removal of the
+/// same bytes under way (after which they are written again).
+pub(crate) async fn pin(
+    store: &dyn AssetStore,
+    keys: &[String],
+) -> Result<String, mdc_store::StoreError> {
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match store.pin_objects(keys, PIN).await {
+            Err(mdc_store::StoreError::Conflict(why)) if waited < PIN => {
+                tracing::debug!(%why, "waiting for a removal of the same bytes");
+                let pause = std::time::Duration::from_millis(50);
+                tokio::time::sleep(pause).await;
+                waited += pause;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Drops an upload's pin; one that cannot be dropped runs out by itself.
+pub(crate) async fn unpin(store: &dyn AssetStore, pin_id: &str) {
+    if let Err(err) = store.unpin_objects(pin_id).await {
+        tracing::debug!(%err, "a pin is left to run out");
+    }
 }
 
 async fn put_new(
@@ -86,9 +127,17 @@ async fn put_new(
 /// unreferenced object behind, which is logged, not reported: the user's change is done.
 pub(crate) async fn release(store: &dyn AssetStore, objects: &dyn ObjectStore, keys: &[String]) {
     for key in keys.iter().filter(|key| !key.is_empty()) {
-        let outcome = match store.assets_using_object(key).await {
-            Ok(0) => objects.delete(key).await.map_err(LibraryError::from),
-            Ok(_) => Ok(()),
+        let outcome = match store.begin_object_removal(key).await {
+            Ok(true) => {
+                let deleted = objects.delete(key).await.map_err(LibraryError::from);
+                // Ended even when the delete failed: the key is usable again either way.
+                let ended = store
+                    .end_object_removal(key)
+                    .await
+                    .map_err(LibraryError::from);
+                deleted.and(ended)
+            }
+            Ok(false) => Ok(()),
             Err(err) => Err(err.into()),
         };
         if let Err(err) = outcome {

@@ -37,6 +37,7 @@ mod usage;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use content::pin as pin_content;
 pub use error::{LibraryError, human_size};
 pub use fingerprint::{asset_ref_ids, reference_fingerprint};
 pub use kind::AssetKind;

@@ -135,7 +135,10 @@ impl AssetLibrary {
             fields: Json::Object(fields).to_string(),
         };
         match self.store.insert_asset(record).await {
-            Ok(asset) => LibraryEntry::from_asset(asset),
+            Ok(asset) => {
+                self.written(&content).await;
+                LibraryEntry::from_asset(asset)
+            }
             Err(err) => {
                 self.undo(&content, &examples).await;
                 Err(match err {
@@ -261,6 +264,7 @@ impl AssetLibrary {
         };
         match self.store.update_asset(id, update).await {
             Ok(asset) => {
+                self.written(&content).await;
                 if replaces_content {
                     let old = content_of(&current.asset);
                     content::release(self.store.as_ref(), self.objects.as_ref(), &old.keys()).await;
@@ -405,7 +409,10 @@ impl AssetLibrary {
             fields: "{}".to_string(),
         };
         match self.store.insert_asset(record).await {
-            Ok(asset) => Ok(asset),
+            Ok(asset) => {
+                self.written(&content).await;
+                Ok(asset)
+            }
             Err(err) => {
                 self.undo(&content, &[]).await;
                 Err(err.into())
@@ -440,8 +447,17 @@ impl AssetLibrary {
         Ok(())
     }
 
-    /// Rolls back a failed create or update: the example assets it made and bytes it wrote.
+    /// The row that uses `content` is written: its pin is no longer needed.
+    async fn written(&self, content: &Content) {
+        if let Some(pin) = &content.pin {
+            content::unpin(self.store.as_ref(), pin).await;
+        }
+    }
+
+    /// Rolls back a failed create or update: the example assets it made and the bytes it wrote
+    /// that nobody else uses.
     async fn undo(&self, content: &Content, examples: &[Asset]) {
+        self.written(content).await;
         let mut keys = content.keys();
         for example in examples {
             if let Err(err) = self.store.delete_asset(&example.id).await {
@@ -461,6 +477,7 @@ fn content_of(asset: &Asset) -> Content {
         sha256: asset.data.sha256.clone(),
         object_key: asset.data.object_key.clone(),
         thumbnail_key: asset.data.thumbnail_key.clone(),
+        pin: None,
     }
 }
 

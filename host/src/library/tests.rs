@@ -382,6 +382,43 @@ async fn delete_is_refused_while_a_node_references_the_asset() {
     assert_eq!(stored_files(&fx.objects), 0, "bytes and thumbnail removed");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_racing_the_removal_of_the_same_bytes_keeps_them() {
+    let fx = fixture().await;
+    let png = test_png(270, 20);
+    for round in 0..30 {
+        let old = fx
+            .library
+            .create(entry(
+                &fx,
+                AssetKind::Image,
+                "old",
+                vec![image("a.png", png.clone())],
+            ))
+            .await
+            .unwrap();
+        // The last user of the bytes goes while a new asset with the same bytes arrives.
+        let (deleted, created) = tokio::join!(
+            fx.library.delete(&old.asset.id),
+            fx.library.create(entry(
+                &fx,
+                AssetKind::Image,
+                "new",
+                vec![image("b.png", png.clone())]
+            ))
+        );
+        deleted.unwrap();
+        let new = created.unwrap();
+        assert!(
+            fx.library.image_details(&new).await.unwrap().is_some(),
+            "round {round}: the new asset's bytes were removed under it"
+        );
+        assert_eq!(stored_files(&fx.objects), 2, "round {round}");
+        fx.library.delete(&new.asset.id).await.unwrap();
+        assert_eq!(stored_files(&fx.objects), 0, "round {round}");
+    }
+}
+
 #[tokio::test]
 async fn shared_bytes_stay_until_the_last_asset_goes() {
     let fx = fixture().await;

@@ -9,8 +9,13 @@
 //! same shot wait for one execution. Steps move by compare-and-set in the store, so drivers
 //! of several servers may advance the same generation and each step still moves once.
 //!
-//! Every pass of one driver runs in its task, one after another: a step's execution cannot
-//! be announced finished before the pass that queued it has recorded the step as queued.
+//! A pass decides in memory and writes in one transaction
+//! ([`mdc_store::GenerationStore::advance_generation`]): the executions it queues are inserted
+//! with the steps that wait for them, so no execution can be announced finished before its
+//! step says it is queued, and a pass made on an older revision (another server moved the
+//! generation) is refused whole and done again from the store. The first pass runs in the
+//! caller's task, inside the transaction that stores the generation
+//! ([`Driver::start`]): a Generate that the cache serves entirely is one transaction.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -24,10 +29,10 @@ use mdc_runtime::plugin::types::{
 use mdc_runtime::schedule::{AssetHashes, KeyInputs, cache_key};
 use mdc_store::{
     Execution, ExecutionStatus, Generation, GenerationStatus, GenerationStep, NewExecution,
-    QueueEvent, StepMove, StepStatus, Store, Tier,
+    NewGeneration, QueueEvent, StepChanges, StepMove, StepStatus, Store, StoreError, Tier,
 };
 
-use super::generator::{GenerateRequest, blocking_problems, read_take};
+use super::generator::{GenerateRequest, NodeResult, blocking_problems, read_take};
 use super::{PluginSet, request_json};
 
 /// How often every running generation is looked at even without events: a safety net for
@@ -67,6 +72,39 @@ struct Tracked {
 }
 
 impl Loaded {
+    /// What a generation's steps and request say, for a plan graph at hand.
+    fn new(
+        project_id: &str,
+        graph: Graph,
+        request: GenerateRequest,
+        targets: HashSet<NodeId>,
+        steps: &[GenerationStep],
+        catalog: &DescriptorCatalog,
+    ) -> Loaded {
+        let mut downstream: HashMap<String, Vec<String>> = HashMap::new();
+        for step in steps {
+            for up in &step.upstream {
+                downstream
+                    .entry(up.clone())
+                    .or_default()
+                    .push(step.node_id.clone());
+            }
+        }
+        Loaded {
+            downstream,
+            position: steps
+                .iter()
+                .map(|s| (s.node_id.clone(), s.position))
+                .collect(),
+            project_id: project_id.to_string(),
+            blocked: blocking_problems(&graph, catalog),
+            graph,
+            request,
+            targets,
+        }
+    }
+
+    /// A stored generation decoded.
     fn decode(generation: &Generation, catalog: &DescriptorCatalog) -> anyhow::Result<Loaded> {
         let request: serde_json::Value =
             serde_json::from_str(&generation.request).context("the request is not JSON")?;
@@ -86,33 +124,62 @@ impl Loaded {
         let graph = crate::wire::decode_graph(
             &serde_json::from_str(&generation.graph).context("the graph is not JSON")?,
         )?;
-        let mut downstream: HashMap<String, Vec<String>> = HashMap::new();
-        for step in &generation.steps {
-            for up in &step.upstream {
-                downstream
-                    .entry(up.clone())
-                    .or_default()
-                    .push(step.node_id.clone());
-            }
-        }
-        Ok(Loaded {
-            downstream,
-            position: generation
-                .steps
-                .iter()
-                .map(|s| (s.node_id.clone(), s.position))
-                .collect(),
-            project_id: generation.project_id.clone(),
-            blocked: blocking_problems(&graph, catalog),
+        let request = GenerateRequest {
+            tier,
+            seed,
+            requested_by: generation.requested_by.clone(),
+        };
+        Ok(Loaded::new(
+            &generation.project_id,
             graph,
-            request: GenerateRequest {
-                tier,
-                seed,
-                requested_by: generation.requested_by.clone(),
-            },
+            request,
             targets,
-        })
+            &generation.steps,
+            catalog,
+        ))
     }
+}
+
+/// A step not yet stored: waiting, at `position`, on `upstream`.
+fn waiting_step(node_id: &str, position: i64, upstream: Vec<String>) -> GenerationStep {
+    GenerationStep {
+        node_id: node_id.to_string(),
+        position,
+        upstream,
+        status: StepStatus::Waiting,
+        execution_id: None,
+        take_id: None,
+        error: None,
+    }
+}
+
+/// The outputs of every step of a generation its first pass finished, in plan order, as
+/// [`Driver::start`] returns them.
+pub(super) type StepOutputs = Vec<(NodeId, NodeResult)>;
+
+/// What each step of a finished pass came to, from the takes it read.
+fn outputs_by_step(tracked: &Tracked, outputs: &HashMap<String, NodeOutputs>) -> StepOutputs {
+    let mut steps: Vec<&GenerationStep> = tracked.steps.values().collect();
+    steps.sort_by_key(|s| s.position);
+    steps
+        .into_iter()
+        .map(|step| {
+            let reason = || {
+                step.error
+                    .clone()
+                    .unwrap_or_else(|| step.status.as_str().into())
+            };
+            let result = match (
+                step.status,
+                step.take_id.as_ref().and_then(|t| outputs.get(t)),
+            ) {
+                (StepStatus::Reused, Some(outputs)) => NodeResult::Reused(outputs.clone()),
+                (StepStatus::Skipped, _) => NodeResult::Skipped(reason()),
+                _ => NodeResult::Failed(reason()),
+            };
+            (NodeId::new(step.node_id.as_str()), result)
+        })
+        .collect()
 }
 
 /// Advances stored generations; see the module documentation.
@@ -218,10 +285,47 @@ impl Driver {
         }
     }
 
-    /// One pass over a generation (see the module documentation); marks it done when every
-    /// step is final. With `finished`, only queued steps served by those executions and the
-    /// dependents of what changed are looked at (what an event announced); otherwise every
-    /// queued and waiting step.
+    /// Stores a new generation with its first pass applied in the same transaction (what
+    /// chosen takes and the cache serve, what is queued at once) and follows it. Returns its
+    /// id and, when that pass finished it (every step served), what each step came to.
+    pub(super) async fn start(
+        &self,
+        new: NewGeneration,
+        graph: Graph,
+        request: GenerateRequest,
+        targets: HashSet<NodeId>,
+    ) -> anyhow::Result<(String, Option<StepOutputs>)> {
+        let steps: Vec<GenerationStep> = (0i64..)
+            .zip(&new.steps)
+            .map(|(position, (node, upstream))| waiting_step(node, position, upstream.clone()))
+            .collect();
+        let loaded = Arc::new(Loaded::new(
+            &new.project_id,
+            graph,
+            request,
+            targets,
+            &steps,
+            &self.catalog,
+        ));
+        let mut tracked = Tracked {
+            loaded,
+            steps: steps.into_iter().map(|s| (s.node_id.clone(), s)).collect(),
+            revision: 0,
+        };
+        let mut outputs = HashMap::new();
+        let changes = self.plan_pass(&mut tracked, None, &mut outputs).await?;
+        let advanced = self.store.create_generation(new, changes).await?;
+        let id = advanced.generation_id.clone();
+        if advanced.done {
+            return Ok((id, Some(outputs_by_step(&tracked, &outputs))));
+        }
+        self.settle(&id, tracked, advanced).await?;
+        Ok((id, None))
+    }
+
+    /// One pass over a generation (see the module documentation). With `finished`, only
+    /// queued steps served by those executions and the dependents of what changed are looked
+    /// at (what an event announced); otherwise every queued and waiting step.
     pub(super) async fn advance(
         &self,
         id: &str,
@@ -230,76 +334,121 @@ impl Driver {
         let known = self.tracked.lock().expect("tracked lock").remove(id);
         let (mut tracked, finished) = match known {
             Some(tracked) => (tracked, finished),
-            None => {
-                let generation = self.store.generation(id).await?;
-                if generation.status == GenerationStatus::Done {
-                    return Ok(());
-                }
-                let loaded = Loaded::decode(&generation, &self.catalog)
-                    .with_context(|| format!("generation {id} cannot be read"))?;
-                let tracked = Tracked {
-                    loaded: Arc::new(loaded),
-                    steps: generation
-                        .steps
-                        .into_iter()
-                        .map(|s| (s.node_id.clone(), s))
-                        .collect(),
-                    revision: generation.revision,
-                };
-                (tracked, None)
-            }
+            None => match self.load(id).await? {
+                Some(tracked) => (tracked, None),
+                None => return Ok(()),
+            },
         };
-        // Catch up with what this and other drivers moved since.
-        let changes = self.store.generation_changes(id, tracked.revision).await?;
-        if changes.status == GenerationStatus::Done {
+        let mut outputs = HashMap::new();
+        let changes = self.plan_pass(&mut tracked, finished, &mut outputs).await?;
+        let all_final = tracked.steps.values().all(|s| s.status.is_final());
+        if changes.is_empty() && !all_final {
+            self.follow(id, tracked);
             return Ok(());
         }
-        tracked.revision = changes.revision;
-        let mut changed: Vec<String> = Vec::new();
-        for step in changes.steps {
-            changed.push(step.node_id.clone());
-            tracked.steps.insert(step.node_id.clone(), step);
+        match self
+            .store
+            .advance_generation(id, tracked.revision, changes)
+            .await
+        {
+            Ok(advanced) if advanced.done => Ok(()),
+            Ok(advanced) => self.settle(id, tracked, advanced).await,
+            // Another server moved it first: start again from what the store holds.
+            Err(StoreError::Conflict(why)) => {
+                tracing::debug!(generation = id, %why, "reading the generation again");
+                Box::pin(self.advance(id, None)).await
+            }
+            Err(err) => Err(err.into()),
         }
-        let loaded = tracked.loaded.clone();
-        let mut moves = self.finished_executions(&tracked.steps, finished).await?;
-        apply(&mut tracked.steps, &moves);
-        changed.extend(moves.iter().map(|m| m.node_id.clone()));
-        // Waiting steps are started in rounds: a step served by the cache in one round lets
-        // its dependents start in the next, within this pass.
-        let mut candidates: Vec<String> = match finished {
-            None => tracked.steps.keys().cloned().collect(),
-            Some(_) => dependents(&loaded, &changed),
-        };
-        let mut outputs: HashMap<String, NodeOutputs> = HashMap::new();
-        while !candidates.is_empty() {
-            candidates.sort_by_key(|node| loaded.position.get(node).copied().unwrap_or(i64::MAX));
-            candidates.dedup();
-            let round = self
-                .start_ready(&loaded, &candidates, &tracked.steps, &mut outputs)
-                .await?;
-            apply(&mut tracked.steps, &round);
-            let moved: Vec<String> = round.iter().map(|m| m.node_id.clone()).collect();
-            candidates = dependents(&loaded, &moved);
-            moves.extend(round);
-        }
-        if !moves.is_empty() {
-            let count = moves.len();
-            let moved = self.store.move_steps(id, moves).await?;
-            if moved.len() < count {
-                // Another driver moved some of these steps first: start again from what
-                // the store now holds.
-                return Box::pin(self.advance(id, None)).await;
+    }
+
+    /// Records what a pass queued and follows the generation on. An execution shared with
+    /// another generation may have finished before this pass committed (its announcement
+    /// found no step waiting for it): those are looked at once more now.
+    async fn settle(
+        &self,
+        id: &str,
+        mut tracked: Tracked,
+        advanced: mdc_store::Advanced,
+    ) -> anyhow::Result<()> {
+        for (node, execution) in &advanced.queued {
+            if let Some(step) = tracked.steps.get_mut(node) {
+                step.execution_id = Some(execution.id.clone());
             }
         }
-        if tracked.steps.values().all(|s| s.status.is_final()) {
-            self.store.finish_generation(id).await?;
+        tracked.revision = advanced.revision;
+        self.follow(id, tracked);
+        if advanced.shared.is_empty() {
             return Ok(());
         }
+        let shared: HashSet<String> = advanced.shared.iter().cloned().collect();
+        Box::pin(self.advance(id, Some(&shared))).await
+    }
+
+    /// Keeps following a generation between passes.
+    fn follow(&self, id: &str, tracked: Tracked) {
         self.tracked
             .lock()
             .expect("tracked lock")
             .insert(id.to_string(), tracked);
-        Ok(())
+    }
+
+    /// A stored generation to follow, or `None` once it is done.
+    async fn load(&self, id: &str) -> anyhow::Result<Option<Tracked>> {
+        let generation = self.store.generation(id).await?;
+        if generation.status == GenerationStatus::Done {
+            return Ok(None);
+        }
+        let loaded = Loaded::decode(&generation, &self.catalog)
+            .with_context(|| format!("generation {id} cannot be read"))?;
+        Ok(Some(Tracked {
+            loaded: Arc::new(loaded),
+            revision: generation.revision,
+            steps: generation
+                .steps
+                .into_iter()
+                .map(|s| (s.node_id.clone(), s))
+                .collect(),
+        }))
+    }
+
+    /// What one pass changes (nothing is written here), applied to `tracked` as if stored:
+    /// queued steps whose execution is final move on, then waiting steps whose inputs are done
+    /// start, in rounds — a step served by the cache in one round lets its dependents start in
+    /// the next. `outputs` collects the outputs of the takes read, by take id.
+    async fn plan_pass(
+        &self,
+        tracked: &mut Tracked,
+        finished: Option<&HashSet<String>>,
+        outputs: &mut HashMap<String, NodeOutputs>,
+    ) -> anyhow::Result<StepChanges> {
+        let loaded = tracked.loaded.clone();
+        let mut changes = StepChanges::default();
+        let moves = self.finished_executions(&tracked.steps, finished).await?;
+        apply(&mut tracked.steps, &moves);
+        let mut candidates: Vec<String> = match finished {
+            None => tracked.steps.keys().cloned().collect(),
+            Some(_) => dependents(&loaded, moves.iter().map(|m| &m.node_id)),
+        };
+        changes.moves = moves;
+        while !candidates.is_empty() {
+            candidates.sort_by_key(|node| loaded.position.get(node).copied().unwrap_or(i64::MAX));
+            candidates.dedup();
+            let round = self
+                .start_ready(&loaded, &candidates, &tracked.steps, outputs)
+                .await?;
+            apply(&mut tracked.steps, &round.moves);
+            for (node, _) in &round.queue {
+                if let Some(step) = tracked.steps.get_mut(node) {
+                    step.status = StepStatus::Queued;
+                }
+            }
+            candidates = dependents(&loaded, round.moves.iter().map(|m| &m.node_id));
+            changes.moves.extend(round.moves);
+            changes.queue.extend(round.queue);
+            changes.reuses.extend(round.reuses);
+        }
+        Ok(changes)
     }
 
     /// Moves of queued steps whose execution is final.
@@ -365,15 +514,16 @@ impl Driver {
         Ok(moves)
     }
 
-    /// Starts the waiting steps whose inputs are all final; returns their moves.
+    /// Decides what happens to the waiting candidates whose inputs are all final: skipped,
+    /// failed, served by a chosen or cached take (its outputs go into `outputs`), or queued.
     async fn start_ready(
         &self,
         loaded: &Loaded,
         candidates: &[String],
         steps: &HashMap<String, GenerationStep>,
         outputs: &mut HashMap<String, NodeOutputs>,
-    ) -> anyhow::Result<Vec<StepMove>> {
-        let mut moves = Vec::new();
+    ) -> anyhow::Result<StepChanges> {
+        let mut changes = StepChanges::default();
         let mut ready: Vec<(&GenerationStep, NewExecution)> = Vec::new();
         for step in candidates.iter().filter_map(|id| steps.get(id)) {
             if step.status != StepStatus::Waiting {
@@ -393,20 +543,27 @@ impl Driver {
                     "skipped: upstream \"{}\" did not succeed",
                     loaded.graph.name_of(&failed.node_id)
                 );
-                moves.push(step_move(step, StepStatus::Skipped, None, Some(reason)));
+                changes
+                    .moves
+                    .push(step_move(step, StepStatus::Skipped, None, Some(reason)));
                 continue;
             }
             // A take the user chose serves everything downstream; only Generate on the node
             // itself replaces it.
             if !loaded.targets.contains(&node)
-                && let Some(take_id) = self.chosen_take(loaded, &node).await?
+                && let Some((take_id, chosen)) = self.chosen_take(loaded, &node).await?
             {
-                moves.push(step_move(step, StepStatus::Reused, Some(take_id), None));
+                outputs.insert(take_id.clone(), chosen);
+                changes
+                    .moves
+                    .push(step_move(step, StepStatus::Reused, Some(take_id), None));
                 continue;
             }
             if let Some(problems) = loaded.blocked.get(&node) {
                 let reason = format!("cannot run: {}", problems.join(" "));
-                moves.push(step_move(step, StepStatus::Failed, None, Some(reason)));
+                changes
+                    .moves
+                    .push(step_move(step, StepStatus::Failed, None, Some(reason)));
                 continue;
             }
             let mut inputs = HashMap::new();
@@ -425,7 +582,7 @@ impl Driver {
             }
             match self.prepare(loaded, &node, &inputs).await {
                 Ok(spec) => ready.push((step, spec)),
-                Err(err) => moves.push(step_move(
+                Err(err) => changes.moves.push(step_move(
                     step,
                     StepStatus::Failed,
                     None,
@@ -435,43 +592,43 @@ impl Driver {
         }
         let keys: Vec<String> = ready.iter().map(|(_, s)| s.cache_key.clone()).collect();
         let cached = self.store.cached_takes(&keys).await?;
-        let mut reuses = Vec::new();
-        let mut misses = Vec::new();
         for (step, spec) in ready {
-            match cached.get(&spec.cache_key) {
-                // A take this host cannot read (written by an older one, say) must not fail
-                // the node for ever: it is run again, and its new take replaces this one.
-                Some(take) if read_take(take).is_ok() => {
-                    moves.push(step_move(
+            // A take this host cannot read (written by an older one, say) must not fail the
+            // node for ever: it is run again, and its new take replaces this one.
+            let readable = cached
+                .get(&spec.cache_key)
+                .and_then(|take| match read_take(take) {
+                    Ok(read) => Some((take, read)),
+                    Err(err) => {
+                        tracing::warn!(node = %step.node_id, take = %take.id, err = format!("{err:#}"),
+                            "the cached take cannot be read; running the node again");
+                        None
+                    }
+                });
+            match readable {
+                Some((take, read)) => {
+                    outputs.insert(take.id.clone(), read);
+                    changes.moves.push(step_move(
                         step,
                         StepStatus::Reused,
                         Some(take.id.clone()),
                         None,
                     ));
-                    reuses.push(spec);
+                    changes.reuses.push(spec);
                 }
-                Some(take) => {
-                    tracing::warn!(node = %step.node_id, take = %take.id,
-                        "the cached take cannot be read; running the node again");
-                    misses.push((step, spec));
-                }
-                None => misses.push((step, spec)),
+                None => changes.queue.push((step.node_id.clone(), spec)),
             }
         }
-        self.store.record_reuses(reuses).await?;
-        let (queued_steps, specs): (Vec<_>, Vec<_>) = misses.into_iter().unzip();
-        let queued = self.store.enqueue_many(specs).await?;
-        for (step, execution) in queued_steps.into_iter().zip(queued) {
-            let mut moved = step_move(step, StepStatus::Queued, None, None);
-            moved.execution_id = Some(execution.id);
-            moves.push(moved);
-        }
-        Ok(moves)
+        Ok(changes)
     }
 
     /// The take chosen on `node`, when one is chosen and still exists in this project (a
     /// take deleted since is ignored: the node is brought up to date instead).
-    async fn chosen_take(&self, loaded: &Loaded, node: &NodeId) -> anyhow::Result<Option<String>> {
+    async fn chosen_take(
+        &self,
+        loaded: &Loaded,
+        node: &NodeId,
+    ) -> anyhow::Result<Option<(String, NodeOutputs)>> {
         let Some(take_id) = loaded
             .graph
             .node(node.as_str())
@@ -490,7 +647,7 @@ impl Driver {
             Err(err) => return Err(err.into()),
         };
         match read_take(&take) {
-            Ok(_) => Ok(Some(take.id)),
+            Ok(outputs) => Ok(Some((take.id, outputs))),
             Err(err) => {
                 tracing::warn!(%node, take = take_id, err = format!("{err:#}"),
                     "the chosen take cannot be read; ignoring it");
@@ -611,9 +768,8 @@ fn step_move(
 }
 
 /// The steps that take inputs from any of `nodes`.
-fn dependents(loaded: &Loaded, nodes: &[String]) -> Vec<String> {
+fn dependents<'a>(loaded: &Loaded, nodes: impl Iterator<Item = &'a String>) -> Vec<String> {
     nodes
-        .iter()
         .filter_map(|node| loaded.downstream.get(node))
         .flatten()
         .cloned()

@@ -99,7 +99,8 @@ impl GenerateReport {
 /// generation of that store in a background task for as long as it lives.
 pub struct Generator {
     store: Arc<dyn Store>,
-    _driver: AbortOnDropHandle<()>,
+    driver: Arc<Driver>,
+    _driving: AbortOnDropHandle<()>,
 }
 
 /// How long a waiter goes without an event before it re-reads the generation anyway (a
@@ -116,12 +117,14 @@ impl Generator {
         let driver = Arc::new(Driver::new(store.clone(), plugins));
         Generator {
             store,
-            _driver: AbortOnDropHandle::new(tokio::spawn(driver.run())),
+            _driving: AbortOnDropHandle::new(tokio::spawn(driver.clone().run())),
+            driver,
         }
     }
 
     /// Stores a generation that brings `targets` and everything they depend on up to date
-    /// as `request` says, and returns its id at once.
+    /// as `request` says, and returns its id once it is stored (with what the cache and the
+    /// chosen takes serve already recorded, and the rest queued).
     pub async fn start(
         &self,
         project_id: &str,
@@ -129,6 +132,20 @@ impl Generator {
         targets: &[NodeId],
         request: &GenerateRequest,
     ) -> anyhow::Result<String> {
+        Ok(self
+            .start_reporting(project_id, graph, targets, request)
+            .await?
+            .0)
+    }
+
+    /// [`Self::start`], with the outcome of every step when the first pass finished it.
+    async fn start_reporting(
+        &self,
+        project_id: &str,
+        graph: &Graph,
+        targets: &[NodeId],
+        request: &GenerateRequest,
+    ) -> anyhow::Result<(String, Option<super::driver::StepOutputs>)> {
         let plan = Plan::for_nodes(graph, targets)?;
         let part = plan_graph(graph, &plan);
         let steps = plan
@@ -144,17 +161,21 @@ impl Generator {
                 (step.node.as_str().to_string(), upstream)
             })
             .collect();
-        let generation = self
-            .store
-            .create_generation(NewGeneration {
-                project_id: project_id.to_string(),
-                request: request_to_json(request, targets),
-                graph: crate::wire::encode_graph(&part)?.to_string(),
-                requested_by: request.requested_by.clone(),
-                steps,
-            })
-            .await?;
-        Ok(generation.id)
+        let new = NewGeneration {
+            project_id: project_id.to_string(),
+            request: request_to_json(request, targets),
+            graph: crate::wire::encode_graph(&part)?.to_string(),
+            requested_by: request.requested_by.clone(),
+            steps,
+        };
+        self.driver
+            .start(
+                new,
+                part,
+                request.clone(),
+                targets.iter().cloned().collect(),
+            )
+            .await
     }
 
     /// Follows a generation to its end, telling `events` as its steps finish. Reads what
@@ -225,8 +246,22 @@ impl Generator {
         request: &GenerateRequest,
         events: &(dyn Fn(GenerateEvent) + Sync),
     ) -> anyhow::Result<GenerateReport> {
-        let id = self.start(project_id, graph, targets, request).await?;
-        self.wait(&id, events).await
+        let (id, served) = self
+            .start_reporting(project_id, graph, targets, request)
+            .await?;
+        let Some(nodes) = served else {
+            return self.wait(&id, events).await;
+        };
+        // The first pass served every step: nothing to wait for.
+        events(GenerateEvent::Planned { steps: nodes.len() });
+        for (node, result) in &nodes {
+            events(GenerateEvent::NodeDone {
+                name: graph.name_of(node.as_str()).to_string(),
+                reused: matches!(result, NodeResult::Reused(_)),
+                failed: !matches!(result, NodeResult::Reused(_) | NodeResult::Generated(_)),
+            });
+        }
+        Ok(GenerateReport { nodes })
     }
 
     /// The outcome of a finished generation, step by step.

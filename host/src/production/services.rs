@@ -74,6 +74,12 @@ impl HostServices for ExecutionServices {
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let key = content_key(&sha256);
         let size = bytes.len() as i64;
+        // Pinned before the bytes are written: a removal of the same bytes cannot delete them
+        // before the output's row exists.
+        let keys = std::slice::from_ref(&key);
+        let pin = while_unavailable(|| crate::library::pin_content(self.store.as_ref(), keys))
+            .await
+            .map_err(|err| err.to_string())?;
         self.objects
             .put(&key, bytes, mime)
             .await
@@ -92,6 +98,8 @@ impl HostServices for ExecutionServices {
         let asset = while_unavailable(|| self.store.insert_asset(record.clone()))
             .await
             .map_err(|err| err.to_string())?;
+        // The row holds the bytes now; a pin left behind runs out by itself.
+        let _ = self.store.unpin_objects(&pin).await;
         Ok(asset.id)
     }
 

@@ -7,7 +7,8 @@
 use std::time::{Duration, Instant};
 
 use mdc_store::{ExecutionQueue, NewExecution, ProjectStore, QueueEvent, SqlStore, Tier, new_id};
-use sqlx::Connection;
+
+mod support;
 
 const RUNS: usize = 40;
 /// How often a polling worker looked for work before the queue announced it.
@@ -92,21 +93,10 @@ fn main() {
             .await
             .unwrap();
 
-        let admin_url = std::env::var("MDC_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("mdc_bench_{}", new_id());
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .expect("PostgreSQL for the benchmark");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}");
+        let scratch = support::ScratchDatabase::create().await;
         // Two stores on one database: the server queueing and a worker elsewhere.
-        let server = SqlStore::connect(&url).await.unwrap();
-        let remote_worker = SqlStore::connect(&url).await.unwrap();
+        let server = scratch.store().await;
+        let remote_worker = scratch.store().await;
 
         println!("| pick-up of a queued execution (of {RUNS}) | p50 | p95 |");
         println!("|---|---|---|");
@@ -130,11 +120,6 @@ fn main() {
         }
         server.close().await;
         remote_worker.close().await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {name} WITH (FORCE)"
-        )))
-        .execute(&mut admin)
-        .await
-        .ok();
+        scratch.drop().await;
     });
 }

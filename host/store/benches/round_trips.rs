@@ -8,7 +8,8 @@ use mdc_store::{
     AssetStore, ExecutionQueue, GraphStore, NewExecution, Outcome, ProjectStore, SqlStore, Tier,
     new_id,
 };
-use sqlx::Connection;
+
+mod support;
 
 const RUNS: usize = 300;
 
@@ -123,26 +124,11 @@ fn main() {
             .unwrap();
         let sqlite_figures = measure(&sqlite).await;
 
-        let admin_url = std::env::var("MDC_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("mdc_bench_{}", new_id());
-        let mut admin = sqlx::PgConnection::connect(&admin_url)
-            .await
-            .expect("PostgreSQL for the benchmark");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let postgres = SqlStore::connect(&format!("{base}/{name}")).await.unwrap();
+        let scratch = support::ScratchDatabase::create().await;
+        let postgres = scratch.store().await;
         let postgres_figures = measure(&postgres).await;
         postgres.close().await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE {name} WITH (FORCE)"
-        )))
-        .execute(&mut admin)
-        .await
-        .ok();
+        scratch.drop().await;
 
         println!("| round trip (p50 of {RUNS}) | SQLite | PostgreSQL |");
         println!("|---|---|---|");

@@ -45,6 +45,21 @@ fn is_connection_state(code: Option<&str>, message: &str) -> bool {
     }
 }
 
+/// Maps an insert's error for a row that refers to a parent: a missing parent (the foreign
+/// key refused) is that parent not found, in its own words; anything else as usual.
+pub(crate) fn parent_missing<'a>(
+    what: &'static str,
+    id: &'a str,
+) -> impl FnOnce(sqlx::Error) -> StoreError + 'a {
+    move |err| match StoreError::from(err) {
+        StoreError::Invalid(_) => StoreError::NotFound {
+            what,
+            id: id.to_string(),
+        },
+        other => other,
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         match &err {

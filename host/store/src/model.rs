@@ -564,6 +564,42 @@ pub struct GenerationChanges {
     pub steps: Vec<GenerationStep>,
 }
 
+/// What one pass over a generation changes, applied in one transaction
+/// ([`crate::GenerationStore::advance_generation`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepChanges {
+    /// Steps to move (each only if it still has its `from` status).
+    pub moves: Vec<StepMove>,
+    /// Waiting steps to queue, by node, each with its execution (the one in flight for the
+    /// same cache key is shared instead of queueing another).
+    pub queue: Vec<(String, NewExecution)>,
+    /// Executions served by the result cache, recorded as reused.
+    pub reuses: Vec<NewExecution>,
+}
+
+impl StepChanges {
+    /// Whether there is nothing to apply.
+    pub fn is_empty(&self) -> bool {
+        self.moves.is_empty() && self.queue.is_empty() && self.reuses.is_empty()
+    }
+}
+
+/// What applying [`StepChanges`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Advanced {
+    /// The generation.
+    pub generation_id: String,
+    /// Its revision now (the next pass expects it).
+    pub revision: i64,
+    /// The steps queued, by node, with the execution serving each.
+    pub queued: Vec<(String, Execution)>,
+    /// Ids of executions among those that were already in flight for other work (shared by
+    /// cache key): one may have finished before this was committed.
+    pub shared: Vec<String>,
+    /// Whether every step is final now (the generation is done).
+    pub done: bool,
+}
+
 /// A step's move from one status to another ([`crate::GenerationStore::move_steps`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepMove {

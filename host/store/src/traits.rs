@@ -85,6 +85,19 @@ pub trait AssetStore: Send + Sync {
     /// How many assets keep their bytes or their thumbnail under `object_key`, in any project:
     /// objects are shared by content, so bytes may go only when this reaches zero.
     async fn assets_using_object(&self, object_key: &str) -> Result<u64>;
+    /// Pins content keys for `ttl` before their bytes are checked or written, so no removal
+    /// starts on them until the asset row that uses them is written; returns the pin's id.
+    /// [`crate::StoreError::Conflict`] while a removal of one is under way (wait, then pin
+    /// again: the bytes may be gone and must be written again).
+    async fn pin_objects(&self, object_keys: &[String], ttl: std::time::Duration)
+    -> Result<String>;
+    /// Drops a pin before it runs out (an upload that failed, so its bytes can go at once).
+    async fn unpin_objects(&self, pin_id: &str) -> Result<()>;
+    /// Starts removing a key's bytes when no asset uses it and no upload has it pinned; false
+    /// when it must stay. After deleting the bytes call [`Self::end_object_removal`].
+    async fn begin_object_removal(&self, object_key: &str) -> Result<bool>;
+    /// Ends a removal [`Self::begin_object_removal`] started (the bytes are gone).
+    async fn end_object_removal(&self, object_key: &str) -> Result<()>;
 }
 
 /// The execution queue, takes and the result cache.
@@ -231,8 +244,13 @@ pub trait AccountStore: Send + Sync {
 /// with compare-and-set, so two drivers never move one step twice.
 #[async_trait::async_trait]
 pub trait GenerationStore: Send + Sync {
-    /// Stores a generation, all steps waiting.
-    async fn create_generation(&self, generation: NewGeneration) -> Result<Generation>;
+    /// Stores a generation, all steps waiting, and applies its first pass (what the cache and
+    /// chosen takes serve, what is queued at once) in the same transaction.
+    async fn create_generation(
+        &self,
+        generation: NewGeneration,
+        first: StepChanges,
+    ) -> Result<Advanced>;
     /// A generation with all its steps.
     async fn generation(&self, id: &str) -> Result<Generation>;
     /// The steps of a generation moved after revision `after` (0: all of them): a reader
@@ -242,12 +260,18 @@ pub trait GenerationStore: Send + Sync {
     async fn running_generations(&self) -> Result<Vec<String>>;
     /// Ids of running generations with a queued step served by one of these executions.
     async fn generations_awaiting(&self, execution_ids: &[String]) -> Result<Vec<String>>;
-    /// Applies the moves whose step still has its `from` status, in one transaction that
-    /// counts up the generation's revision, and announces the change; returns the node ids
-    /// moved (none moved: nothing changes, nothing is announced).
-    async fn move_steps(&self, generation_id: &str, moves: Vec<StepMove>) -> Result<Vec<String>>;
-    /// Marks a generation done (no-op when it already is); true when this call did it.
-    async fn finish_generation(&self, generation_id: &str) -> Result<bool>;
+    /// Applies one pass's changes in one transaction — executions queued and reuses recorded
+    /// with the steps that wait for them, so no worker can finish an execution before its
+    /// step says it is queued — marks the generation done when every step is final, and
+    /// announces it. The generation must still be at `expected_revision` and every move must
+    /// apply, else [`crate::StoreError::Conflict`] and nothing changes: another server moved
+    /// it; read it again.
+    async fn advance_generation(
+        &self,
+        generation_id: &str,
+        expected_revision: i64,
+        changes: StepChanges,
+    ) -> Result<Advanced>;
 }
 
 /// Everything the product stores.

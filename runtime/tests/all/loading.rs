@@ -128,6 +128,51 @@ async fn compiled_code_is_cached_by_digest() {
 }
 
 #[tokio::test]
+async fn the_code_cache_keeps_within_its_limit_evicting_what_was_used_longest_ago() {
+    let cache = tempfile::tempdir().unwrap();
+    let entry_sizes = || -> Vec<u64> {
+        std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .collect()
+    };
+    let (echo, legacy) = (fixture_bytes("echo"), fixture_bytes("legacy-v0-1-0"));
+    // Measure one entry, then allow a little more than the largest single entry.
+    let probe = PluginEngine::new(EngineConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    probe.load("echo", &echo).await.unwrap();
+    probe.load("legacy", &legacy).await.unwrap();
+    let sizes = entry_sizes();
+    assert_eq!(sizes.len(), 2);
+    let limit = sizes.iter().max().unwrap() + 1024;
+    for entry in std::fs::read_dir(cache.path()).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+
+    let engine = PluginEngine::new(EngineConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        cache_bytes: limit,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    engine.load("echo", &echo).await.unwrap();
+    engine.load("legacy", &legacy).await.unwrap();
+    assert_eq!(entry_sizes().len(), 1, "the older entry made room");
+    assert!(entry_sizes().iter().sum::<u64>() <= limit);
+    let (_, source) = engine.load_reporting("legacy", &legacy).await.unwrap();
+    assert_eq!(source, CodeSource::Cache, "the newest entry stays");
+    let (_, source) = engine.load_reporting("echo", &echo).await.unwrap();
+    assert_eq!(
+        source,
+        CodeSource::Compiled,
+        "the evicted one compiles again"
+    );
+}
+
+#[tokio::test]
 async fn a_corrupt_cache_entry_is_discarded_and_recompiled() {
     let cache = tempfile::tempdir().unwrap();
     let config = EngineConfig {

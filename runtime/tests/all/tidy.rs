@@ -85,3 +85,20 @@ fn the_sdk_depends_on_nothing_of_ours_but_the_contract() {
         assert!(!deps.contains(forbidden), "the SDK depends on {forbidden}");
     }
 }
+
+#[test]
+fn the_queue_and_generations_run_on_the_database_clock() {
+    let sql = workspace().join("host/store/src/sql");
+    let files: Vec<PathBuf> = ["queue.rs", "batch.rs", "generations.rs"]
+        .iter()
+        .map(|name| sql.join(name))
+        .collect();
+    for clock in ["now_millis", "local_now", "SystemTime", "Instant::now"] {
+        let hits = code_naming(&files, clock);
+        assert!(
+            hits.is_empty(),
+            "the queue compares times of several machines and must use the database's clock \
+             (`Backend::now_sql`, `SqlStore::db_now`), not `{clock}`: {hits:?}"
+        );
+    }
+}

@@ -157,13 +157,7 @@ impl AccountStore for SqlStore {
         .bind(session.expires_at)
         .execute(self.pool())
         .await
-        .map_err(|err| match StoreError::from(err) {
-            StoreError::Invalid(_) => StoreError::NotFound {
-                what: "user",
-                id: user_id.to_string(),
-            },
-            other => other,
-        })?;
+        .map_err(crate::error::parent_missing("user", user_id))?;
         Ok(IssuedSession { session, secret })
     }
 
@@ -240,13 +234,7 @@ impl AccountStore for SqlStore {
         .bind(token.created_at)
         .execute(self.pool())
         .await
-        .map_err(|err| match StoreError::from(err) {
-            StoreError::Invalid(_) => StoreError::NotFound {
-                what: "user",
-                id: user_id.to_string(),
-            },
-            other => other,
-        })?;
+        .map_err(crate::error::parent_missing("user", user_id))?;
         Ok(IssuedToken { token, secret })
     }
 

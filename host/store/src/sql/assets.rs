@@ -1,4 +1,6 @@
-//! The asset library.
+//! The asset library, and the turns uploads and removals take on content-addressed bytes.
+
+use std::time::Duration;
 
 use sqlx::Row;
 
@@ -33,10 +35,7 @@ impl AssetStore for SqlStore {
         .bind(now)
         .fetch_one(self.pool())
         .await
-        .map_err(|err| match StoreError::from(err) {
-            StoreError::Invalid(_) => StoreError::NotFound { what: "project", id: new.project_id.clone() },
-            other => other,
-        })?;
+        .map_err(crate::error::parent_missing("project", &new.project_id))?;
         asset(&row)
     }
 
@@ -138,4 +137,106 @@ impl AssetStore for SqlStore {
         let users: i64 = row.try_get("users")?;
         Ok(users.max(0) as u64)
     }
+
+    async fn pin_objects(&self, object_keys: &[String], ttl: Duration) -> Result<String> {
+        let pin_id = new_id();
+        let mut tx = self.pool().begin().await?;
+        let now = self.db_now(&mut *tx).await?;
+        for key in object_keys.iter().filter(|key| !key.is_empty()) {
+            // The upsert locks the key's row: a removal holding it is waited for and seen; an
+            // abandoned one is taken over.
+            let row = sqlx::query(
+                "INSERT INTO stored_objects (object_key) VALUES ($1)
+                 ON CONFLICT (object_key) DO UPDATE SET removing_since = CASE
+                     WHEN stored_objects.removing_since < $2 THEN NULL
+                     ELSE stored_objects.removing_since END
+                 RETURNING removing_since",
+            )
+            .bind(key)
+            .bind(now - ABANDONED_REMOVAL.as_millis() as i64)
+            .fetch_one(&mut *tx)
+            .await?;
+            let removing: Option<i64> = row.try_get("removing_since")?;
+            if removing.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "the bytes under {key} are being removed; write them again once that ends"
+                )));
+            }
+            sqlx::query(
+                "INSERT INTO object_pins (pin_id, object_key, pinned_until) VALUES ($1, $2, $3)
+                 ON CONFLICT (object_key, pin_id) DO NOTHING",
+            )
+            .bind(&pin_id)
+            .bind(key)
+            .bind(now + ttl.as_millis() as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Pins that ran out are of no use to anyone.
+        sqlx::query("DELETE FROM object_pins WHERE pinned_until < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(pin_id)
+    }
+
+    async fn unpin_objects(&self, pin_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM object_pins WHERE pin_id = $1")
+            .bind(pin_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn begin_object_removal(&self, object_key: &str) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let now = self.db_now(&mut *tx).await?;
+        let marked = sqlx::query(
+            "INSERT INTO stored_objects (object_key, removing_since) VALUES ($1, $2)
+             ON CONFLICT (object_key) DO UPDATE SET removing_since = $2
+             WHERE stored_objects.removing_since IS NULL OR stored_objects.removing_since < $3
+             RETURNING object_key",
+        )
+        .bind(object_key)
+        .bind(now)
+        .bind(now - ABANDONED_REMOVAL.as_millis() as i64)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if marked.is_none() {
+            return Ok(false);
+        }
+        // Asked under the key's lock: a pin or an asset row committed before it is seen; one
+        // made after it had to take the lock first and sees the removal.
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM assets WHERE object_key = $1 OR thumbnail_key = $1)
+                  + (SELECT COUNT(*) FROM object_pins WHERE object_key = $1 AND pinned_until >= $2)
+                 AS holders",
+        )
+        .bind(object_key)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let holders: i64 = row.try_get("holders")?;
+        if holders > 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn end_object_removal(&self, object_key: &str) -> Result<()> {
+        sqlx::query(
+            "DELETE FROM stored_objects WHERE object_key = $1 AND removing_since IS NOT NULL",
+        )
+        .bind(object_key)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
 }
+
+/// A removal older than this was abandoned by a process that died while deleting: an upload
+/// takes the key over (and writes the bytes again).
+const ABANDONED_REMOVAL: Duration = Duration::from_secs(300);

@@ -7,7 +7,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Params, SqlStore};
+use super::{Params, SqlStore, batch};
 use crate::events::QueueEvent;
 use crate::model::*;
 use crate::traits::GenerationStore;
@@ -47,7 +47,28 @@ fn parse_ids(text: &str) -> Result<Vec<String>> {
     })
 }
 
+/// The `status` column of a generation row.
+fn generation_status(row: &AnyRow) -> Result<GenerationStatus> {
+    let status: String = row.try_get("status")?;
+    GenerationStatus::parse(&status)
+        .ok_or_else(|| StoreError::Database(format!("unknown generation status {status:?}")))
+}
+
 impl SqlStore {
+    /// A generation's row with the columns `select` names (`SELECT …`), or not found.
+    async fn generation_row(&self, select: &str, id: &str) -> Result<AnyRow> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{select} FROM generations WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "generation",
+            id: id.to_string(),
+        })
+    }
+
     async fn steps_of(&self, generation_id: &str, after: i64) -> Result<Vec<GenerationStep>> {
         let rows = sqlx::query(sql!(
             "SELECT {STEP_COLUMNS} FROM generation_steps
@@ -59,11 +80,176 @@ impl SqlStore {
         .await?;
         rows.iter().map(step).collect()
     }
+
+    /// Applies one pass's changes in `tx` (see [`GenerationStore::advance_generation`]) and
+    /// returns what it did with the events to announce on commit.
+    async fn apply_changes(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        generation_id: &str,
+        now: i64,
+        expected_revision: Option<i64>,
+        changes: StepChanges,
+    ) -> Result<(Advanced, Vec<QueueEvent>)> {
+        // Counting the revision up locks the generation's row: passes over one generation
+        // commit one after another, so revisions become visible in order.
+        let row = sqlx::query(
+            "UPDATE generations SET revision = revision + 1
+             WHERE id = $1 AND status = 'running' AND ($2 IS NULL OR revision = $2)
+             RETURNING revision",
+        )
+        .bind(generation_id)
+        .bind(expected_revision)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(row) = row else {
+            let current = self
+                .generation_row("SELECT status, revision", generation_id)
+                .await?;
+            return Err(StoreError::Conflict(format!(
+                "generation {generation_id} is at revision {} ({}), not {}",
+                current.try_get::<i64, _>("revision")?,
+                generation_status(&current)?.as_str(),
+                expected_revision.unwrap_or_default()
+            )));
+        };
+        let revision: i64 = row.try_get("revision")?;
+        let mut events = vec![QueueEvent::GenerationChanged(generation_id.to_string())];
+
+        // Executions first, in this transaction: a worker cannot finish one before the step
+        // that waits for it is recorded as queued.
+        let specs: Vec<NewExecution> = changes.queue.iter().map(|(_, spec)| spec.clone()).collect();
+        let (queued, new) = batch::insert_executions(
+            tx,
+            self.backend(),
+            now,
+            &specs,
+            ExecutionStatus::Queued,
+            false,
+        )
+        .await?;
+        let mut tiers: Vec<Tier> = queued
+            .iter()
+            .filter(|e| new.contains(&e.id))
+            .map(|e| e.spec.tier)
+            .collect();
+        tiers.sort_unstable();
+        tiers.dedup();
+        events.extend(tiers.into_iter().map(QueueEvent::Queued));
+        batch::insert_executions(
+            tx,
+            self.backend(),
+            now,
+            &changes.reuses,
+            ExecutionStatus::Succeeded,
+            true,
+        )
+        .await?;
+        let mut moves = changes.moves;
+        for ((node, _), execution) in changes.queue.iter().zip(&queued) {
+            moves.push(StepMove {
+                node_id: node.clone(),
+                from: StepStatus::Waiting,
+                to: StepStatus::Queued,
+                execution_id: Some(execution.id.clone()),
+                take_id: None,
+                error: None,
+            });
+        }
+        let wanted = moves.len();
+        let moved = self
+            .move_steps_in(tx, generation_id, now, revision, &moves)
+            .await?;
+        if moved < wanted {
+            return Err(StoreError::Conflict(format!(
+                "steps of generation {generation_id} moved meanwhile"
+            )));
+        }
+        let done = sqlx::query(
+            "UPDATE generations SET status = 'done', finished_at = $2
+             WHERE id = $1 AND status = 'running' AND NOT EXISTS (
+                 SELECT 1 FROM generation_steps
+                 WHERE generation_id = $1 AND status IN ('waiting', 'queued'))",
+        )
+        .bind(generation_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected()
+            > 0;
+        let shared = queued
+            .iter()
+            .filter(|e| !new.contains(&e.id))
+            .map(|e| e.id.clone())
+            .collect();
+        let queued = changes
+            .queue
+            .into_iter()
+            .map(|(node, _)| node)
+            .zip(queued)
+            .collect();
+        Ok((
+            Advanced {
+                generation_id: generation_id.to_string(),
+                revision,
+                queued,
+                shared,
+                done,
+            },
+            events,
+        ))
+    }
+
+    /// Moves steps whose status is still `from` (a few hundred per statement), stamping them
+    /// with `revision`; returns how many moved.
+    async fn move_steps_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        generation_id: &str,
+        now: i64,
+        revision: i64,
+        moves: &[StepMove],
+    ) -> Result<usize> {
+        let mut moved = 0;
+        for chunk in moves.chunks(STEPS_PER_STATEMENT) {
+            // Placeholders in order of appearance (SQLite's are positional): the moves, then
+            // the time, the revision and the generation.
+            let mut params = Params::new(self.backend());
+            let values = params.tuples(chunk.len(), 6);
+            let (now_param, revision_param, generation_param) =
+                (params.next(), params.next(), params.next());
+            let sql = format!(
+                "WITH moves (node_id, from_status, to_status, execution_id, take_id, error) AS (VALUES {values})
+                 UPDATE generation_steps
+                 SET status = moves.to_status,
+                     execution_id = COALESCE(moves.execution_id, generation_steps.execution_id),
+                     take_id = moves.take_id, error = moves.error,
+                     updated_at = {now_param}, revision = {revision_param}
+                 FROM moves
+                 WHERE generation_steps.generation_id = {generation_param}
+                   AND generation_steps.node_id = moves.node_id
+                   AND generation_steps.status = moves.from_status"
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for change in chunk {
+                query = query
+                    .bind(&change.node_id)
+                    .bind(change.from.as_str())
+                    .bind(change.to.as_str())
+                    .bind(&change.execution_id)
+                    .bind(&change.take_id)
+                    .bind(&change.error);
+            }
+            query = query.bind(now).bind(revision).bind(generation_id);
+            moved += query.execute(&mut **tx).await?.rows_affected() as usize;
+        }
+        Ok(moved)
+    }
 }
 
 #[async_trait::async_trait]
 impl GenerationStore for SqlStore {
-    async fn create_generation(&self, spec: NewGeneration) -> Result<Generation> {
+    async fn create_generation(&self, spec: NewGeneration, first: StepChanges) -> Result<Advanced> {
         let mut tx = self.pool().begin().await?;
         let now = self.db_now(&mut *tx).await?;
         let id = new_id();
@@ -78,13 +264,7 @@ impl GenerationStore for SqlStore {
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(|err| match StoreError::from(err) {
-            StoreError::Invalid(_) => StoreError::NotFound {
-                what: "project",
-                id: spec.project_id.clone(),
-            },
-            other => other,
-        })?;
+        .map_err(crate::error::parent_missing("project", &spec.project_id))?;
         let numbered: Vec<(i64, &(String, Vec<String>))> =
             (0i64..).zip(spec.steps.iter()).collect();
         for chunk in numbered.chunks(STEPS_PER_STATEMENT) {
@@ -106,30 +286,20 @@ impl GenerationStore for SqlStore {
             }
             query.execute(&mut *tx).await?;
         }
-        self.commit_announcing(tx, vec![QueueEvent::GenerationChanged(id.clone())])
-            .await?;
-        self.generation(&id).await
+        let (advanced, events) = self.apply_changes(&mut tx, &id, now, None, first).await?;
+        self.commit_announcing(tx, events).await?;
+        Ok(advanced)
     }
 
     async fn generation(&self, id: &str) -> Result<Generation> {
-        let row = sqlx::query(sql!(
-            "SELECT {GENERATION_COLUMNS} FROM generations WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "generation",
-            id: id.to_string(),
-        })?;
-        let status: String = row.try_get("status")?;
+        let row = self
+            .generation_row(&format!("SELECT {GENERATION_COLUMNS}"), id)
+            .await?;
         let steps = self.steps_of(id, 0).await?;
         Ok(Generation {
             id: row.try_get("id")?,
             project_id: row.try_get("project_id")?,
-            status: GenerationStatus::parse(&status).ok_or_else(|| {
-                StoreError::Database(format!("unknown generation status {status:?}"))
-            })?,
+            status: generation_status(&row)?,
             request: row.try_get("request")?,
             graph: row.try_get("graph")?,
             requested_by: row.try_get("requested_by")?,
@@ -144,19 +314,9 @@ impl GenerationStore for SqlStore {
         // The revision first: every move up to it has committed (movers of a generation
         // commit in revision order), so the steps read next include them all; a reader that
         // asks again from it misses nothing (and may see a newer step twice).
-        let row = sqlx::query("SELECT status, revision FROM generations WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "generation",
-                id: id.to_string(),
-            })?;
-        let status: String = row.try_get("status")?;
+        let row = self.generation_row("SELECT status, revision", id).await?;
         Ok(GenerationChanges {
-            status: GenerationStatus::parse(&status).ok_or_else(|| {
-                StoreError::Database(format!("unknown generation status {status:?}"))
-            })?,
+            status: generation_status(&row)?,
             revision: row.try_get("revision")?,
             steps: self.steps_of(id, after).await?,
         })
@@ -194,92 +354,25 @@ impl GenerationStore for SqlStore {
         Ok(found)
     }
 
-    async fn move_steps(&self, generation_id: &str, moves: Vec<StepMove>) -> Result<Vec<String>> {
-        if moves.is_empty() {
-            return Ok(Vec::new());
-        }
+    async fn advance_generation(
+        &self,
+        generation_id: &str,
+        expected_revision: i64,
+        changes: StepChanges,
+    ) -> Result<Advanced> {
         let mut tx = self.pool().begin().await?;
-        // Counting the revision up locks the generation's row: movers of one generation
-        // commit one after another, so revisions become visible in order.
-        let revision = sqlx::query(
-            "UPDATE generations SET revision = revision + 1 WHERE id = $1 RETURNING revision",
-        )
-        .bind(generation_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "generation",
-            id: generation_id.to_string(),
-        })?
-        .try_get::<i64, _>("revision")?;
         let now = self.db_now(&mut *tx).await?;
-        let mut moved = Vec::with_capacity(moves.len());
-        for chunk in moves.chunks(STEPS_PER_STATEMENT) {
-            // Placeholders in order of appearance (SQLite's are positional): the moves, then
-            // the time, the revision and the generation.
-            let mut params = Params::new(self.backend());
-            let values = params.tuples(chunk.len(), 6);
-            let (now_param, revision_param, generation_param) =
-                (params.next(), params.next(), params.next());
-            let sql = format!(
-                "WITH moves (node_id, from_status, to_status, execution_id, take_id, error) AS (VALUES {values})
-                 UPDATE generation_steps
-                 SET status = moves.to_status,
-                     execution_id = COALESCE(moves.execution_id, generation_steps.execution_id),
-                     take_id = moves.take_id, error = moves.error,
-                     updated_at = {now_param}, revision = {revision_param}
-                 FROM moves
-                 WHERE generation_steps.generation_id = {generation_param}
-                   AND generation_steps.node_id = moves.node_id
-                   AND generation_steps.status = moves.from_status
-                 RETURNING generation_steps.node_id"
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for change in chunk {
-                query = query
-                    .bind(&change.node_id)
-                    .bind(change.from.as_str())
-                    .bind(change.to.as_str())
-                    .bind(&change.execution_id)
-                    .bind(&change.take_id)
-                    .bind(&change.error);
-            }
-            query = query.bind(now).bind(revision).bind(generation_id);
-            for row in query.fetch_all(&mut *tx).await? {
-                moved.push(row.try_get::<String, _>("node_id")?);
-            }
-        }
-        if moved.is_empty() {
-            tx.rollback().await?;
-            return Ok(moved);
-        }
-        self.commit_announcing(
-            tx,
-            vec![QueueEvent::GenerationChanged(generation_id.to_string())],
-        )
-        .await?;
-        Ok(moved)
-    }
-
-    async fn finish_generation(&self, generation_id: &str) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
-        let sql = format!(
-            "UPDATE generations SET status = 'done', finished_at = {}
-             WHERE id = $1 AND status = 'running'",
-            self.backend().now_sql()
-        );
-        let result = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(generation_id)
-            .execute(&mut *tx)
+        let (advanced, events) = self
+            .apply_changes(
+                &mut tx,
+                generation_id,
+                now,
+                Some(expected_revision),
+                changes,
+            )
             .await?;
-        let done = result.rows_affected() > 0;
-        let events = if done {
-            vec![QueueEvent::GenerationChanged(generation_id.to_string())]
-        } else {
-            Vec::new()
-        };
         self.commit_announcing(tx, events).await?;
-        Ok(done)
+        Ok(advanced)
     }
 }
 

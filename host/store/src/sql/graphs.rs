@@ -42,10 +42,7 @@ impl SqlStore {
         .bind(base)
         .fetch_optional(&mut *tx)
         .await
-        .map_err(|err| match StoreError::from(err) {
-            StoreError::Invalid(_) => StoreError::NotFound { what: "project", id: project_id.to_string() },
-            other => other,
-        })?;
+        .map_err(crate::error::parent_missing("project", project_id))?;
         let Some(row) = row else {
             let latest: Option<i64> =
                 sqlx::query_scalar("SELECT MAX(version) FROM graph_states WHERE project_id = $1")
@@ -153,10 +150,7 @@ impl GraphStore for SqlStore {
         .bind(now)
         .execute(self.pool())
         .await
-        .map_err(|err| match StoreError::from(err) {
-            StoreError::Invalid(_) => StoreError::NotFound { what: "project", id: project_id.to_string() },
-            other => other,
-        })?;
+        .map_err(crate::error::parent_missing("project", project_id))?;
         Ok(result.rows_affected() == 1)
     }
 

@@ -164,11 +164,17 @@ impl SqlStore {
         crate::now_millis() + self.local_clock_offset_ms
     }
 
-    /// The database server's time in Unix milliseconds.
+    /// The database server's time in Unix milliseconds. SQLite runs in this process, so its
+    /// clock is this machine's (without the test offset): read here, not in `conn`, so a
+    /// transaction's first statement is its first write and SQLite never has to upgrade a
+    /// read snapshot that another writer made stale.
     pub(crate) async fn db_now(
         &self,
         conn: impl sqlx::Executor<'_, Database = sqlx::Any>,
     ) -> Result<i64> {
+        if self.backend == Backend::Sqlite {
+            return Ok(crate::now_millis());
+        }
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {} AS now",
             self.backend.now_sql()

@@ -1164,24 +1164,34 @@ pub async fn leases_follow_the_database_clock_not_the_workers(store: &SqlStore) 
 pub async fn generation_steps_move_once(store: &SqlStore) {
     let project = project(store).await;
     let mut events = store.subscribe();
-    let generation = store
-        .create_generation(NewGeneration {
-            project_id: project.id.clone(),
-            request: r#"{"tier":"low"}"#.into(),
-            graph: "{}".into(),
-            requested_by: None,
-            steps: vec![
-                ("maya".into(), vec![]),
-                ("shot-1".into(), vec!["maya".into()]),
-            ],
-        })
-        .await
-        .unwrap();
+    let spec = NewGeneration {
+        project_id: project.id.clone(),
+        request: r#"{"tier":"low"}"#.into(),
+        graph: "{}".into(),
+        requested_by: None,
+        steps: vec![
+            ("maya".into(), vec![]),
+            ("shot-1".into(), vec!["maya".into()]),
+        ],
+    };
+    // The first pass queues MAYA in the transaction that stores the generation.
+    let first = StepChanges {
+        queue: vec![("maya".into(), job(&project, "maya", Tier::Low, 0))],
+        ..StepChanges::default()
+    };
+    let created = store.create_generation(spec, first).await.unwrap();
+    let id = created.generation_id.clone();
+    assert!(!created.done);
+    let execution = created.queued[0].1.clone();
+    assert_eq!(created.queued[0].0, "maya");
     assert_eq!(
         events.recv().await,
-        Some(QueueEvent::GenerationChanged(generation.id.clone()))
+        Some(QueueEvent::GenerationChanged(id.clone()))
     );
+    assert_eq!(events.recv().await, Some(QueueEvent::Queued(Tier::Low)));
+    let generation = store.generation(&id).await.unwrap();
     assert_eq!(generation.status, GenerationStatus::Running);
+    assert_eq!(generation.revision, created.revision);
     assert_eq!(
         generation
             .steps
@@ -1189,53 +1199,21 @@ pub async fn generation_steps_move_once(store: &SqlStore) {
             .map(|s| (s.node_id.as_str(), s.status, s.upstream.len()))
             .collect::<Vec<_>>(),
         [
-            ("maya", StepStatus::Waiting, 0),
+            ("maya", StepStatus::Queued, 0),
             ("shot-1", StepStatus::Waiting, 1)
         ]
     );
     assert_eq!(
-        store.running_generations().await.unwrap(),
-        [generation.id.clone()]
+        generation.steps[0].execution_id.as_ref(),
+        Some(&execution.id)
     );
-
-    let queued = store
-        .enqueue(job(&project, "maya", Tier::Low, 0))
-        .await
-        .unwrap();
-    assert_eq!(events.recv().await, Some(QueueEvent::Queued(Tier::Low)));
-    let to_queued = StepMove {
-        node_id: "maya".into(),
-        from: StepStatus::Waiting,
-        to: StepStatus::Queued,
-        execution_id: Some(queued.id.clone()),
-        take_id: None,
-        error: None,
-    };
+    assert_eq!(store.running_generations().await.unwrap(), [id.clone()]);
     assert_eq!(
         store
-            .move_steps(&generation.id, vec![to_queued.clone()])
+            .generations_awaiting(std::slice::from_ref(&execution.id))
             .await
             .unwrap(),
-        ["maya"]
-    );
-    assert_eq!(
-        events.recv().await,
-        Some(QueueEvent::GenerationChanged(generation.id.clone()))
-    );
-    // A second server making the same move finds it made.
-    assert!(
-        store
-            .move_steps(&generation.id, vec![to_queued])
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .generations_awaiting(&[queued.id.clone()])
-            .await
-            .unwrap(),
-        [generation.id.clone()]
+        [id.clone()]
     );
     assert!(
         store
@@ -1249,7 +1227,7 @@ pub async fn generation_steps_move_once(store: &SqlStore) {
         node_id: "maya".into(),
         from: StepStatus::Queued,
         to: StepStatus::Failed,
-        execution_id: Some(queued.id.clone()),
+        execution_id: Some(execution.id.clone()),
         take_id: None,
         error: Some("boom".into()),
     };
@@ -1261,18 +1239,68 @@ pub async fn generation_steps_move_once(store: &SqlStore) {
         take_id: None,
         error: Some("skipped: upstream \"maya\" did not succeed".into()),
     };
-    store
-        .move_steps(&generation.id, vec![failed, skipped])
+    let pass = |moves: Vec<StepMove>| StepChanges {
+        moves,
+        ..StepChanges::default()
+    };
+    // A server working from an older revision, or on a step that already moved, is refused
+    // as a whole and changes nothing.
+    assert!(matches!(
+        store
+            .advance_generation(&id, created.revision - 1, pass(vec![failed.clone()]))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let moved_already = StepMove {
+        from: StepStatus::Waiting,
+        ..failed.clone()
+    };
+    assert!(matches!(
+        store
+            .advance_generation(
+                &id,
+                created.revision,
+                pass(vec![skipped.clone(), moved_already])
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let unchanged = store.generation(&id).await.unwrap();
+    assert_eq!(unchanged.revision, created.revision);
+    assert_eq!(unchanged.steps[1].status, StepStatus::Waiting);
+
+    let last = store
+        .advance_generation(&id, created.revision, pass(vec![failed, skipped]))
         .await
         .unwrap();
-    assert!(store.finish_generation(&generation.id).await.unwrap());
-    assert!(!store.finish_generation(&generation.id).await.unwrap());
-    let done = store.generation(&generation.id).await.unwrap();
-    assert_eq!(done.status, GenerationStatus::Done);
+    assert!(last.done);
+    assert_eq!(last.revision, created.revision + 1);
+    let changed = store
+        .generation_changes(&id, created.revision)
+        .await
+        .unwrap();
+    assert_eq!(changed.status, GenerationStatus::Done);
+    assert_eq!(changed.revision, last.revision);
+    assert_eq!(changed.steps.len(), 2);
+    assert!(
+        store
+            .generation_changes(&id, last.revision)
+            .await
+            .unwrap()
+            .steps
+            .is_empty()
+    );
+    let done = store.generation(&id).await.unwrap();
     assert!(done.finished_at.is_some());
     assert_eq!(done.steps[0].error.as_deref(), Some("boom"));
     assert_eq!(done.steps[1].status, StepStatus::Skipped);
     assert!(store.running_generations().await.unwrap().is_empty());
+    assert!(matches!(
+        store
+            .advance_generation(&id, last.revision, StepChanges::default())
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
     assert!(matches!(
         store.generation("no-such-generation").await,
         Err(StoreError::NotFound { .. })
@@ -1469,4 +1497,66 @@ pub async fn a_project_scope_refuses_other_projects_ids(store: &SqlStore) {
             .await
             .map(drop),
     );
+}
+
+pub async fn uploads_and_removals_of_shared_bytes_take_turns(store: &SqlStore) {
+    let project = project(store).await;
+    let minute = Duration::from_secs(60);
+    // An upload pinned its key: no removal starts until it is done.
+    let uploading = "objects/aa/uploading".to_string();
+    let pin = store
+        .pin_objects(std::slice::from_ref(&uploading), minute)
+        .await
+        .unwrap();
+    assert!(!store.begin_object_removal(&uploading).await.unwrap());
+    // The upload failed and dropped its pin: its bytes can go at once.
+    store.unpin_objects(&pin).await.unwrap();
+    assert!(store.begin_object_removal(&uploading).await.unwrap());
+    store.end_object_removal(&uploading).await.unwrap();
+
+    // Unused, unpinned bytes can go; an upload of the same bytes meanwhile is told to wait,
+    // and pins once the removal ended (it then writes the bytes again).
+    let unused = "objects/bb/unused".to_string();
+    assert!(store.begin_object_removal(&unused).await.unwrap());
+    assert!(
+        !store.begin_object_removal(&unused).await.unwrap(),
+        "one removal at a time"
+    );
+    assert!(matches!(
+        store
+            .pin_objects(std::slice::from_ref(&unused), minute)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.end_object_removal(&unused).await.unwrap();
+    store
+        .pin_objects(std::slice::from_ref(&unused), minute)
+        .await
+        .unwrap();
+
+    // Bytes an asset uses stay, pinned or not.
+    let used = "objects/cc/used".to_string();
+    store
+        .insert_asset(NewAsset {
+            project_id: project.id.clone(),
+            kind: "image".into(),
+            name: "ref".into(),
+            mime: "image/png".into(),
+            size: 1,
+            sha256: "cc".repeat(32),
+            object_key: used.clone(),
+            thumbnail_key: None,
+            fields: "{}".into(),
+        })
+        .await
+        .unwrap();
+    assert!(!store.begin_object_removal(&used).await.unwrap());
+    // A pin that ran out no longer holds bytes nobody uses.
+    let expired = "objects/dd/expired".to_string();
+    store
+        .pin_objects(std::slice::from_ref(&expired), Duration::ZERO)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(store.begin_object_removal(&expired).await.unwrap());
 }

@@ -58,4 +58,5 @@ conformance!(
     generation_steps_move_once,
     concurrent_writers_lose_nothing,
     a_project_scope_refuses_other_projects_ids,
+    uploads_and_removals_of_shared_bytes_take_turns,
 );

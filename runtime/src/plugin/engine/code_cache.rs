@@ -2,6 +2,13 @@
 //!
 //! Only code this host compiled itself is ever deserialised: entries are written by
 //! [`CodeCache::store`] into the host's own cache folder, never taken from a package.
+//!
+//! The folder is bounded: after each store, the entries used longest ago (a load marks an entry
+//! used) are removed until the total is under the limit. This is ours rather than wasmtime's
+//! own cache because wasmtime's writes inside `Component::new`, before the host has checked the
+//! component and while the compile-time limit may still abandon it; here code reaches the
+//! cache only once it compiled within the limit and passed the host's checks, and the engine
+//! can say whether code came from the cache.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -14,17 +21,20 @@ use wasmtime::component::Component;
 pub struct CodeCache {
     dir: PathBuf,
     engine_key: String,
+    limit_bytes: u64,
 }
 
 impl CodeCache {
     /// A cache in `dir` for code compiled by `engine` (entries of other engine settings
-    /// or wasmtime versions live under other names and are never loaded).
-    pub fn new(dir: PathBuf, engine: &Engine) -> CodeCache {
+    /// or wasmtime versions live under other names and are never loaded), holding at most
+    /// `limit_bytes`.
+    pub fn new(dir: PathBuf, engine: &Engine, limit_bytes: u64) -> CodeCache {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         CodeCache {
             dir,
             engine_key: format!("{:016x}", hasher.finish()),
+            limit_bytes,
         }
     }
 
@@ -42,7 +52,14 @@ impl CodeCache {
         // SAFETY: the file was written by `store` below from code this engine compiled, in the
         // host's private cache folder; wasmtime also checks the header matches this engine.
         match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => Some(component),
+            Ok(component) => {
+                // Marks the entry used, for eviction; a read-only folder only loses that.
+                let _ = std::fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+                Some(component)
+            }
             Err(err) => {
                 tracing::warn!(path = %path.display(), %err, "discarding unreadable cache entry");
                 let _ = std::fs::remove_file(&path);
@@ -61,7 +78,40 @@ impl CodeCache {
         let bytes = component
             .serialize()
             .map_err(|err| (path.clone(), std::io::Error::other(err.to_string())))?;
-        write_atomically(&self.dir, &path, &bytes).map_err(|err| (path, err))
+        write_atomically(&self.dir, &path, &bytes).map_err(|err| (path.clone(), err))?;
+        self.evict(&path).map_err(|err| (self.dir.clone(), err))
+    }
+
+    /// Removes the entries used longest ago, never `keep`, until the folder holds at most the
+    /// limit.
+    fn evict(&self, keep: &Path) -> std::io::Result<()> {
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            if path.extension().is_none_or(|ext| ext != "cwasm") {
+                continue;
+            }
+            let meta = entry.metadata()?;
+            entries.push((meta.modified()?, meta.len(), path));
+        }
+        let mut total: u64 = entries.iter().map(|(_, size, _)| size).sum();
+        entries.sort();
+        for (_, size, path) in entries {
+            if total <= self.limit_bytes {
+                break;
+            }
+            if path == keep {
+                continue;
+            }
+            match std::fs::remove_file(&path) {
+                Ok(()) => total -= size,
+                // Another process removed it first.
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => total -= size,
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
     }
 }
 

@@ -93,6 +93,8 @@ pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(5);
 pub struct EngineConfig {
     /// Folder for compiled code, keyed by component digest; `None` disables the cache.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Most bytes the code cache keeps: past it, the entries used longest ago are removed.
+    pub cache_bytes: u64,
     /// How often the epoch advances; the resolution of CPU accounting and of stopping runaways.
     pub epoch_tick: Duration,
     /// Largest wasm call stack in bytes; deeper recursion traps with a stack overflow.
@@ -160,6 +162,9 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             cache_dir: None,
+            // 1 GiB: a first-party component compiles to 2–8 MiB, so this holds hundreds of
+            // builds — every version a studio installs over months — before evicting any.
+            cache_bytes: 1 << 30,
             epoch_tick: DEFAULT_EPOCH_TICK,
             // 1 MiB: generous for real code (wasmtime's default is 512 KiB), still far below
             // the async fiber stack below.

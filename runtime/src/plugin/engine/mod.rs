@@ -134,7 +134,7 @@ impl PluginEngine {
         let cache = config
             .cache_dir
             .clone()
-            .map(|dir| CodeCache::new(dir, &engine));
+            .map(|dir| CodeCache::new(dir, &engine, config.cache_bytes));
         let calls = plugin_runtime(config.plugin_threads)
             .map_err(|err| EngineError(format!("plugin threads: {err}")))?;
         let ticker_stop = Arc::new(AtomicBool::new(false));
