@@ -43,14 +43,19 @@ CREATE TABLE generations (
     id            TEXT PRIMARY KEY,
     project_id    TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     status        TEXT NOT NULL CHECK (status IN ('running', 'done')),
-    request       TEXT NOT NULL,
-    graph         TEXT NOT NULL,
-    requested_by  TEXT,
-    created_at    BIGINT NOT NULL,
-    finished_at   BIGINT,
     -- Counts the transactions that moved steps; each step records the one that last moved it,
     -- so a reader asks for what changed since the revision it has seen.
-    revision      BIGINT NOT NULL DEFAULT 0
+    revision      BIGINT NOT NULL DEFAULT 0,
+    requested_by  TEXT,
+    created_at    BIGINT NOT NULL,
+    finished_at   BIGINT
+);
+-- What was asked and the planned graph, written once: apart from the row every pass updates,
+-- so a pass never rewrites (nor a reader walks) a large graph.
+CREATE TABLE generation_plans (
+    generation_id TEXT PRIMARY KEY REFERENCES generations (id) ON DELETE CASCADE,
+    request       TEXT NOT NULL,
+    graph         TEXT NOT NULL
 );
 CREATE INDEX generations_running ON generations (created_at) WHERE status = 'running';
 CREATE INDEX generations_by_project ON generations (project_id, created_at);
@@ -70,4 +75,7 @@ CREATE TABLE generation_steps (
     PRIMARY KEY (generation_id, node_id)
 );
 CREATE INDEX generation_steps_by_revision ON generation_steps (generation_id, revision);
+-- Whether a generation is complete is asked after every pass: only its unfinished steps count.
+CREATE INDEX generation_steps_unfinished ON generation_steps (generation_id)
+    WHERE status IN ('waiting', 'queued');
 CREATE INDEX generation_steps_by_execution ON generation_steps (execution_id) WHERE status = 'queued';

@@ -38,6 +38,9 @@ use super::{PluginSet, request_json};
 /// How often every running generation is looked at even without events: a safety net for
 /// a notification lost with a database connection.
 const SWEEP: Duration = Duration::from_secs(5);
+/// How long a driver gathers announcements before a pass: passes over a generation that
+/// thousands of short jobs feed stay few, at this much added latency.
+const GATHER: Duration = Duration::from_millis(20);
 /// How long a driver waits before retrying a generation it could not advance.
 const RETRY: Duration = Duration::from_secs(1);
 
@@ -69,6 +72,43 @@ struct Tracked {
     loaded: Arc<Loaded>,
     steps: HashMap<String, GenerationStep>,
     revision: i64,
+    /// Nodes by the execution they were queued on (entries may be stale: check the step).
+    by_execution: HashMap<String, Vec<String>>,
+}
+
+impl Tracked {
+    fn new(loaded: Arc<Loaded>, steps: Vec<GenerationStep>, revision: i64) -> Tracked {
+        let mut by_execution: HashMap<String, Vec<String>> = HashMap::new();
+        for step in steps.iter().filter(|s| s.status == StepStatus::Queued) {
+            if let Some(execution) = &step.execution_id {
+                by_execution
+                    .entry(execution.clone())
+                    .or_default()
+                    .push(step.node_id.clone());
+            }
+        }
+        Tracked {
+            loaded,
+            steps: steps.into_iter().map(|s| (s.node_id.clone(), s)).collect(),
+            revision,
+            by_execution,
+        }
+    }
+
+    /// Queued steps served by `only` (by the index), or every queued step.
+    fn queued(&self, only: Option<&HashSet<String>>) -> Vec<&GenerationStep> {
+        let queued = |step: &&GenerationStep| step.status == StepStatus::Queued;
+        match only {
+            Some(ids) => ids
+                .iter()
+                .filter_map(|id| self.by_execution.get(id))
+                .flatten()
+                .filter_map(|node| self.steps.get(node))
+                .filter(queued)
+                .collect(),
+            None => self.steps.values().filter(queued).collect(),
+        }
+    }
 }
 
 impl Loaded {
@@ -267,7 +307,9 @@ impl Driver {
             let Some(first) = first else {
                 return;
             };
-            // A burst of events (a flush of finished executions) is handled at once.
+            // Workers finishing many short jobs announce them in bursts: what arrives within
+            // a few milliseconds is handled in one pass, not one pass per flush.
+            tokio::time::sleep(GATHER).await;
             let mut next = Some(first);
             while let Some(event) = next {
                 match event {
@@ -307,11 +349,7 @@ impl Driver {
             &steps,
             &self.catalog,
         ));
-        let mut tracked = Tracked {
-            loaded,
-            steps: steps.into_iter().map(|s| (s.node_id.clone(), s)).collect(),
-            revision: 0,
-        };
+        let mut tracked = Tracked::new(loaded, steps, 0);
         let mut outputs = HashMap::new();
         let changes = self.plan_pass(&mut tracked, None, &mut outputs).await?;
         let advanced = self.store.create_generation(new, changes).await?;
@@ -341,8 +379,9 @@ impl Driver {
         };
         let mut outputs = HashMap::new();
         let changes = self.plan_pass(&mut tracked, finished, &mut outputs).await?;
-        let all_final = tracked.steps.values().all(|s| s.status.is_final());
-        if changes.is_empty() && !all_final {
+        // Nothing changed: nothing to write, unless the generation is complete already (its
+        // last step moved by a pass that failed to mark it done).
+        if changes.is_empty() && !tracked.steps.values().all(|s| s.status.is_final()) {
             self.follow(id, tracked);
             return Ok(());
         }
@@ -375,6 +414,11 @@ impl Driver {
             if let Some(step) = tracked.steps.get_mut(node) {
                 step.execution_id = Some(execution.id.clone());
             }
+            tracked
+                .by_execution
+                .entry(execution.id.clone())
+                .or_default()
+                .push(node.clone());
         }
         tracked.revision = advanced.revision;
         self.follow(id, tracked);
@@ -401,15 +445,11 @@ impl Driver {
         }
         let loaded = Loaded::decode(&generation, &self.catalog)
             .with_context(|| format!("generation {id} cannot be read"))?;
-        Ok(Some(Tracked {
-            loaded: Arc::new(loaded),
-            revision: generation.revision,
-            steps: generation
-                .steps
-                .into_iter()
-                .map(|s| (s.node_id.clone(), s))
-                .collect(),
-        }))
+        Ok(Some(Tracked::new(
+            Arc::new(loaded),
+            generation.steps,
+            generation.revision,
+        )))
     }
 
     /// What one pass changes (nothing is written here), applied to `tracked` as if stored:
@@ -424,7 +464,7 @@ impl Driver {
     ) -> anyhow::Result<StepChanges> {
         let loaded = tracked.loaded.clone();
         let mut changes = StepChanges::default();
-        let moves = self.finished_executions(&tracked.steps, finished).await?;
+        let moves = self.finished_executions(&tracked.queued(finished)).await?;
         apply(&mut tracked.steps, &moves);
         let mut candidates: Vec<String> = match finished {
             None => tracked.steps.keys().cloned().collect(),
@@ -454,14 +494,11 @@ impl Driver {
     /// Moves of queued steps whose execution is final.
     async fn finished_executions(
         &self,
-        steps: &HashMap<String, GenerationStep>,
-        only: Option<&HashSet<String>>,
+        queued: &[&GenerationStep],
     ) -> anyhow::Result<Vec<StepMove>> {
-        let ids: Vec<String> = steps
-            .values()
-            .filter(|s| s.status == StepStatus::Queued)
+        let ids: Vec<String> = queued
+            .iter()
             .filter_map(|s| s.execution_id.clone())
-            .filter(|id| only.is_none_or(|only| only.contains(id)))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
@@ -483,7 +520,7 @@ impl Driver {
             .collect();
         let takes = self.store.cached_takes(&keys).await?;
         let mut moves = Vec::new();
-        for step in steps.values().filter(|s| s.status == StepStatus::Queued) {
+        for step in queued {
             let Some(execution) = step.execution_id.as_ref().and_then(|id| finals.get(id)) else {
                 continue;
             };

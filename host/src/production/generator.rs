@@ -106,6 +106,9 @@ pub struct Generator {
 /// How long a waiter goes without an event before it re-reads the generation anyway (a
 /// notification lost with a database connection).
 const RECHECK: Duration = Duration::from_secs(5);
+/// How long a waiter gathers changes before it reads them: progress is read at most about
+/// this often, however many steps move.
+const GATHER: Duration = Duration::from_millis(10);
 /// How long a generation waits for a database that stopped answering before it gives up
 /// (the executions themselves are not lost: workers record them once it is back).
 const OUTAGE_PATIENCE: Duration = Duration::from_secs(60);
@@ -323,6 +326,7 @@ async fn wait_for_change(
         }
     }
     // Several moves in a burst are read once.
+    tokio::time::sleep(GATHER).await;
     while changes.try_recv().is_some() {}
 }
 

@@ -16,8 +16,7 @@ use crate::{Result, StoreError, new_id};
 /// Steps per statement: far below both dialects' parameter limits.
 const STEPS_PER_STATEMENT: usize = 400;
 
-const GENERATION_COLUMNS: &str =
-    "id, project_id, status, request, graph, requested_by, created_at, finished_at, revision";
+const GENERATION_COLUMNS: &str = "g.id, g.project_id, g.status, g.revision, g.requested_by, g.created_at, g.finished_at, p.request, p.graph";
 const STEP_COLUMNS: &str = "node_id, position, upstream, status, execution_id, take_id, error";
 
 fn step(row: &AnyRow) -> Result<GenerationStep> {
@@ -55,18 +54,17 @@ fn generation_status(row: &AnyRow) -> Result<GenerationStatus> {
 }
 
 impl SqlStore {
-    /// A generation's row with the columns `select` names (`SELECT …`), or not found.
+    /// A generation's row as `select` (`SELECT … FROM generations g …`) reads it, or not
+    /// found.
     async fn generation_row(&self, select: &str, id: &str) -> Result<AnyRow> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{select} FROM generations WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "generation",
-            id: id.to_string(),
-        })
+        sqlx::query(sqlx::AssertSqlSafe(format!("{select} WHERE g.id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "generation",
+                id: id.to_string(),
+            })
     }
 
     async fn steps_of(&self, generation_id: &str, after: i64) -> Result<Vec<GenerationStep>> {
@@ -103,9 +101,15 @@ impl SqlStore {
         .fetch_optional(&mut **tx)
         .await?;
         let Some(row) = row else {
-            let current = self
-                .generation_row("SELECT status, revision", generation_id)
-                .await?;
+            // Read in this transaction: its connection is the one at hand.
+            let current = sqlx::query("SELECT status, revision FROM generations WHERE id = $1")
+                .bind(generation_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "generation",
+                    id: generation_id.to_string(),
+                })?;
             return Err(StoreError::Conflict(format!(
                 "generation {generation_id} is at revision {} ({}), not {}",
                 current.try_get::<i64, _>("revision")?,
@@ -118,33 +122,9 @@ impl SqlStore {
 
         // Executions first, in this transaction: a worker cannot finish one before the step
         // that waits for it is recorded as queued.
-        let specs: Vec<NewExecution> = changes.queue.iter().map(|(_, spec)| spec.clone()).collect();
-        let (queued, new) = batch::insert_executions(
-            tx,
-            self.backend(),
-            now,
-            &specs,
-            ExecutionStatus::Queued,
-            false,
-        )
-        .await?;
-        let mut tiers: Vec<Tier> = queued
-            .iter()
-            .filter(|e| new.contains(&e.id))
-            .map(|e| e.spec.tier)
-            .collect();
-        tiers.sort_unstable();
-        tiers.dedup();
-        events.extend(tiers.into_iter().map(QueueEvent::Queued));
-        batch::insert_executions(
-            tx,
-            self.backend(),
-            now,
-            &changes.reuses,
-            ExecutionStatus::Succeeded,
-            true,
-        )
-        .await?;
+        let (queued, shared) = self
+            .insert_pass_executions(tx, now, &changes, &mut events)
+            .await?;
         let mut moves = changes.moves;
         for ((node, _), execution) in changes.queue.iter().zip(&queued) {
             moves.push(StepMove {
@@ -177,11 +157,6 @@ impl SqlStore {
         .await?
         .rows_affected()
             > 0;
-        let shared = queued
-            .iter()
-            .filter(|e| !new.contains(&e.id))
-            .map(|e| e.id.clone())
-            .collect();
         let queued = changes
             .queue
             .into_iter()
@@ -198,6 +173,51 @@ impl SqlStore {
             },
             events,
         ))
+    }
+
+    /// Inserts the executions a pass queues (sharing those in flight) and the reuses it
+    /// records; returns the queued ones in order and the ids of those that were shared, and
+    /// adds the announcements of new work to `events`.
+    async fn insert_pass_executions(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        now: i64,
+        changes: &StepChanges,
+        events: &mut Vec<QueueEvent>,
+    ) -> Result<(Vec<Execution>, Vec<String>)> {
+        let specs: Vec<NewExecution> = changes.queue.iter().map(|(_, spec)| spec.clone()).collect();
+        let (queued, new) = batch::insert_executions(
+            tx,
+            self.backend(),
+            now,
+            &specs,
+            ExecutionStatus::Queued,
+            false,
+        )
+        .await?;
+        let mut tiers: Vec<Tier> = queued
+            .iter()
+            .filter(|e| new.contains(&e.id))
+            .map(|e| e.spec.tier)
+            .collect();
+        tiers.sort_unstable();
+        tiers.dedup();
+        events.extend(tiers.into_iter().map(QueueEvent::Queued));
+        batch::insert_executions(
+            tx,
+            self.backend(),
+            now,
+            &changes.reuses,
+            ExecutionStatus::Succeeded,
+            true,
+        )
+        .await?;
+        let shared = queued
+            .iter()
+            .filter(|e| !new.contains(&e.id))
+            .map(|e| e.id.clone())
+            .collect();
+        Ok((queued, shared))
     }
 
     /// Moves steps whose status is still `from` (a few hundred per statement), stamping them
@@ -253,47 +273,109 @@ impl GenerationStore for SqlStore {
         let mut tx = self.pool().begin().await?;
         let now = self.db_now(&mut *tx).await?;
         let id = new_id();
-        sqlx::query(sql!(
-            "INSERT INTO generations ({GENERATION_COLUMNS}) VALUES ($1, $2, 'running', $3, $4, $5, $6, NULL, 1)"
-        ))
+        sqlx::query(
+            "INSERT INTO generations (id, project_id, status, revision, requested_by, created_at)
+             VALUES ($1, $2, 'running', 1, $3, $4)",
+        )
         .bind(&id)
         .bind(&spec.project_id)
-        .bind(&spec.request)
-        .bind(&spec.graph)
         .bind(&spec.requested_by)
         .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(crate::error::parent_missing("project", &spec.project_id))?;
+        sqlx::query(
+            "INSERT INTO generation_plans (generation_id, request, graph) VALUES ($1, $2, $3)",
+        )
+        .bind(&id)
+        .bind(&spec.request)
+        .bind(&spec.graph)
+        .execute(&mut *tx)
+        .await?;
+        // The first pass is written with the steps: each starts where the pass left it.
+        let mut events = vec![QueueEvent::GenerationChanged(id.clone())];
+        let (queued, shared) = self
+            .insert_pass_executions(&mut tx, now, &first, &mut events)
+            .await?;
+        let mut state: std::collections::HashMap<&str, StepMove> = first
+            .moves
+            .iter()
+            .map(|m| (m.node_id.as_str(), m.clone()))
+            .collect();
+        for ((node, _), execution) in first.queue.iter().zip(&queued) {
+            state.insert(
+                node.as_str(),
+                StepMove {
+                    node_id: node.clone(),
+                    from: StepStatus::Waiting,
+                    to: StepStatus::Queued,
+                    execution_id: Some(execution.id.clone()),
+                    take_id: None,
+                    error: None,
+                },
+            );
+        }
         let numbered: Vec<(i64, &(String, Vec<String>))> =
             (0i64..).zip(spec.steps.iter()).collect();
         for chunk in numbered.chunks(STEPS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO generation_steps (generation_id, node_id, position, upstream, status, updated_at, revision)
+                "INSERT INTO generation_steps (generation_id, node_id, position, upstream, status,
+                     execution_id, take_id, error, updated_at, revision)
                  VALUES {}",
-                Params::new(self.backend()).tuples(chunk.len(), 7)
+                Params::new(self.backend()).tuples(chunk.len(), 10)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (position, (node, upstream)) in chunk {
+                let moved = state.get(node.as_str());
                 query = query
                     .bind(&id)
                     .bind(node)
                     .bind(*position)
                     .bind(ids_json(upstream))
-                    .bind(StepStatus::Waiting.as_str())
+                    .bind(moved.map_or(StepStatus::Waiting, |m| m.to).as_str())
+                    .bind(moved.and_then(|m| m.execution_id.clone()))
+                    .bind(moved.and_then(|m| m.take_id.clone()))
+                    .bind(moved.and_then(|m| m.error.clone()))
                     .bind(now)
                     .bind(1i64);
             }
             query.execute(&mut *tx).await?;
         }
-        let (advanced, events) = self.apply_changes(&mut tx, &id, now, None, first).await?;
+        let done = spec
+            .steps
+            .iter()
+            .all(|(node, _)| state.get(node.as_str()).is_some_and(|m| m.to.is_final()));
+        if done {
+            sqlx::query("UPDATE generations SET status = 'done', finished_at = $2 WHERE id = $1")
+                .bind(&id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
         self.commit_announcing(tx, events).await?;
-        Ok(advanced)
+        Ok(Advanced {
+            generation_id: id,
+            revision: 1,
+            queued: first
+                .queue
+                .into_iter()
+                .map(|(node, _)| node)
+                .zip(queued)
+                .collect(),
+            shared,
+            done,
+        })
     }
 
     async fn generation(&self, id: &str) -> Result<Generation> {
         let row = self
-            .generation_row(&format!("SELECT {GENERATION_COLUMNS}"), id)
+            .generation_row(
+                &format!(
+                    "SELECT {GENERATION_COLUMNS} FROM generations g \
+                     JOIN generation_plans p ON p.generation_id = g.id"
+                ),
+                id,
+            )
             .await?;
         let steps = self.steps_of(id, 0).await?;
         Ok(Generation {
@@ -314,7 +396,9 @@ impl GenerationStore for SqlStore {
         // The revision first: every move up to it has committed (movers of a generation
         // commit in revision order), so the steps read next include them all; a reader that
         // asks again from it misses nothing (and may see a newer step twice).
-        let row = self.generation_row("SELECT status, revision", id).await?;
+        let row = self
+            .generation_row("SELECT g.status, g.revision FROM generations g", id)
+            .await?;
         Ok(GenerationChanges {
             status: generation_status(&row)?,
             revision: row.try_get("revision")?,
