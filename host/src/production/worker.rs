@@ -593,16 +593,20 @@ mod tests {
         assert_eq!(sizing.next_claim(), 1);
     }
 
+    /// Queues the `character` node MAYA.
+    async fn enqueue_maya(f: &crate::production::testing::Fixture) -> Execution {
+        f.enqueue(
+            "character",
+            "maya",
+            &[("name", ParamValue::Text("MAYA".into()))],
+        )
+        .await
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_worker_claims_only_the_builds_it_has() {
         let f = fixture(&[first_party_plugins().as_path()]).await;
-        let maya = f
-            .enqueue(
-                "character",
-                "maya",
-                &[("name", ParamValue::Text("MAYA".into()))],
-            )
-            .await;
+        let maya = enqueue_maya(&f).await;
         // Ahead in the queue: a job for another build of the node type.
         let mut newer = maya.spec.clone();
         newer.priority = 10;
@@ -624,13 +628,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panicking_batch_stops_renewing_its_leases() {
         let f = fixture(&[first_party_plugins().as_path()]).await;
-        let queued = f
-            .enqueue(
-                "character",
-                "maya",
-                &[("name", ParamValue::Text("MAYA".into()))],
-            )
-            .await;
+        let queued = enqueue_maya(&f).await;
         let claimed = f
             .store
             .claim("panicky", &[Tier::Low], &f.plugins.digests(), LEASE)

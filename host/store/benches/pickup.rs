@@ -82,12 +82,7 @@ fn figures(samples: &[Duration]) -> String {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    support::runtime().block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let sqlite = SqlStore::open_sqlite(&dir.path().join("bench.db"))
             .await

@@ -1,4 +1,4 @@
-//! What the store benchmarks share: a fresh PostgreSQL database for one run.
+//! What the store benchmarks share: their runtime and a fresh PostgreSQL database.
 
 use mdc_store::{SqlStore, new_id};
 use sqlx::Connection;
@@ -45,4 +45,13 @@ impl ScratchDatabase {
         .await
         .ok();
     }
+}
+
+/// The runtime every store benchmark runs on: two worker threads, as the machines have cores.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }

@@ -46,6 +46,18 @@ fn parse_ids(text: &str) -> Result<Vec<String>> {
     })
 }
 
+/// A waiting step's move to queued on `execution`.
+fn queued_move(node: &str, execution: &Execution) -> StepMove {
+    StepMove {
+        node_id: node.to_string(),
+        from: StepStatus::Waiting,
+        to: StepStatus::Queued,
+        execution_id: Some(execution.id.clone()),
+        take_id: None,
+        error: None,
+    }
+}
+
 /// The `status` column of a generation row.
 fn generation_status(row: &AnyRow) -> Result<GenerationStatus> {
     let status: String = row.try_get("status")?;
@@ -86,14 +98,14 @@ impl SqlStore {
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         generation_id: &str,
         now: i64,
-        expected_revision: Option<i64>,
+        expected_revision: i64,
         changes: StepChanges,
     ) -> Result<(Advanced, Vec<QueueEvent>)> {
         // Counting the revision up locks the generation's row: passes over one generation
         // commit one after another, so revisions become visible in order.
         let row = sqlx::query(
             "UPDATE generations SET revision = revision + 1
-             WHERE id = $1 AND status = 'running' AND ($2 IS NULL OR revision = $2)
+             WHERE id = $1 AND status = 'running' AND revision = $2
              RETURNING revision",
         )
         .bind(generation_id)
@@ -114,7 +126,7 @@ impl SqlStore {
                 "generation {generation_id} is at revision {} ({}), not {}",
                 current.try_get::<i64, _>("revision")?,
                 generation_status(&current)?.as_str(),
-                expected_revision.unwrap_or_default()
+                expected_revision
             )));
         };
         let revision: i64 = row.try_get("revision")?;
@@ -127,14 +139,7 @@ impl SqlStore {
             .await?;
         let mut moves = changes.moves;
         for ((node, _), execution) in changes.queue.iter().zip(&queued) {
-            moves.push(StepMove {
-                node_id: node.clone(),
-                from: StepStatus::Waiting,
-                to: StepStatus::Queued,
-                execution_id: Some(execution.id.clone()),
-                take_id: None,
-                error: None,
-            });
+            moves.push(queued_move(node, execution));
         }
         let wanted = moves.len();
         let moved = self
@@ -303,17 +308,7 @@ impl GenerationStore for SqlStore {
             .map(|m| (m.node_id.as_str(), m.clone()))
             .collect();
         for ((node, _), execution) in first.queue.iter().zip(&queued) {
-            state.insert(
-                node.as_str(),
-                StepMove {
-                    node_id: node.clone(),
-                    from: StepStatus::Waiting,
-                    to: StepStatus::Queued,
-                    execution_id: Some(execution.id.clone()),
-                    take_id: None,
-                    error: None,
-                },
-            );
+            state.insert(node.as_str(), queued_move(node, execution));
         }
         let numbered: Vec<(i64, &(String, Vec<String>))> =
             (0i64..).zip(spec.steps.iter()).collect();
@@ -447,13 +442,7 @@ impl GenerationStore for SqlStore {
         let mut tx = self.pool().begin().await?;
         let now = self.db_now(&mut *tx).await?;
         let (advanced, events) = self
-            .apply_changes(
-                &mut tx,
-                generation_id,
-                now,
-                Some(expected_revision),
-                changes,
-            )
+            .apply_changes(&mut tx, generation_id, now, expected_revision, changes)
             .await?;
         self.commit_announcing(tx, events).await?;
         Ok(advanced)
