@@ -8,11 +8,12 @@ use std::sync::Mutex;
 use anyhow::Context;
 use indicatif::ProgressBar;
 use mdc_runtime::plugin::types::{
-    AssetMetadata, AssetRef, HttpError, HttpRequest, HttpResponse, LogLevel, SocketRequest,
+    AssetMetadata, AssetRef, HttpError, HttpRequest, HttpResponse, LogLevel, ServiceError,
+    SocketRequest,
 };
 use mdc_runtime::plugin::{BodyStream, HostServices, SocketStream};
 
-use crate::http_client::HttpClient;
+use mdc_outbound::HttpClient;
 use crate::terminal;
 
 /// Local files registered as assets under opaque ids (`asset-1`, …).
@@ -36,13 +37,13 @@ impl LocalAssets {
         Ok(AssetRef { id, mime })
     }
 
-    fn get(&self, id: &str) -> Result<(PathBuf, String), String> {
+    fn get(&self, id: &str) -> Result<(PathBuf, String), ServiceError> {
         self.files
             .lock()
             .expect("assets lock")
             .get(id)
             .cloned()
-            .ok_or_else(|| format!("asset {id:?} not found"))
+            .ok_or_else(|| ServiceError::NotFound(id.to_string()))
     }
 }
 
@@ -116,11 +117,11 @@ impl HostServices for TerminalServices {
         self.bar.set_message(terminal::line(message).into_owned());
     }
 
-    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, ServiceError> {
         let (path, mime) = self.assets.get(id)?;
         let size = std::fs::metadata(&path)
             .map(|m| m.len())
-            .map_err(|err| err.to_string())?;
+            .map_err(|err| ServiceError::Unavailable(format!("asset {id:?}: {err}")))?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -135,18 +136,19 @@ impl HostServices for TerminalServices {
         })
     }
 
-    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, ServiceError> {
         let (path, _) = self.assets.get(id)?;
         tokio::fs::read(&path)
             .await
-            .map_err(|err| format!("asset {id:?}: {err}"))
+            .map_err(|err| ServiceError::Unavailable(format!("asset {id:?}: {err}")))
     }
 
-    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, ServiceError> {
         let mut written = self.written.lock().expect("written lock");
         let id = format!("output-{}", written.outputs.len() + 1);
         let path = self.out_dir.join(format!("{id}.{}", extension_for(mime)));
-        std::fs::write(&path, &bytes).map_err(|err| format!("cannot save output: {err}"))?;
+        std::fs::write(&path, &bytes)
+            .map_err(|err| ServiceError::Unavailable(format!("cannot save output: {err}")))?;
         let index = written.outputs.len();
         written.by_id.insert(id.clone(), index);
         written.outputs.push(WrittenOutput {
@@ -244,7 +246,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::http_client::HttpSettings;
+    use mdc_outbound::HttpSettings;
 
     #[tokio::test]
     async fn finding_where_outputs_were_saved_takes_linear_time() {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use mdc::production::{
+use mdc_production::{
     FileProblem, LoadPolicy, LoadWarning, Origin, PluginFolders, PluginSet, ShadowReason,
 };
 use mdc_runtime::plugin::{EngineConfig, PluginEngine};

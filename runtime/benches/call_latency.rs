@@ -16,7 +16,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mdc_runtime::plugin::types::{AssetMetadata, NodeInput, ParamEntry, ParamValue, QualityTier};
+use mdc_runtime::plugin::types::{
+    AssetMetadata, NodeInput, ParamEntry, ParamValue, QualityTier, ServiceError,
+};
 use mdc_runtime::plugin::{
     CallContext, CancellationToken, EngineConfig, HostServices, Limits, Plugin, PluginEngine,
 };
@@ -35,7 +37,7 @@ struct Services {
 
 #[async_trait::async_trait]
 impl HostServices for Services {
-    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, ServiceError> {
         Ok(AssetMetadata {
             id: id.into(),
             mime: "application/octet-stream".into(),
@@ -46,11 +48,11 @@ impl HostServices for Services {
         })
     }
 
-    async fn read_asset(&self, _id: &str) -> Result<Vec<u8>, String> {
+    async fn read_asset(&self, _id: &str) -> Result<Vec<u8>, ServiceError> {
         Ok(self.big.clone())
     }
 
-    async fn write_output(&self, _mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+    async fn write_output(&self, _mime: &str, bytes: Vec<u8>) -> Result<String, ServiceError> {
         Ok(format!("out-{}", bytes.len()))
     }
 }

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mdc_runtime::plugin::types::{
-    ConnectedValue, NodeInput, ParamEntry, ParamValue, PortValues, QualityTier, Value as RtValue,
+    ConnectedValue, NodeInput, ParamEntry, ParamValue, PortValues, QualityTier, ServiceError,
+    Value as RtValue,
 };
 use mdc_runtime::plugin::{CallContext, HostServices};
 use mdc_sdk::testing::{InputBuilder, TestHost};
@@ -25,7 +26,7 @@ struct Sink;
 
 #[async_trait::async_trait]
 impl HostServices for Sink {
-    async fn write_output(&self, _mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+    async fn write_output(&self, _mime: &str, bytes: Vec<u8>) -> Result<String, ServiceError> {
         Ok(format!("out-{}", bytes.len()))
     }
 }

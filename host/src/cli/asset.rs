@@ -11,7 +11,7 @@ use mdc_store::Store;
 use serde_json::Value as Json;
 
 use super::local::{find_project, open_project, open_stores};
-use crate::library::{
+use mdc_library::{
     AssetKind, AssetLibrary, EntryChanges, LibraryEntry, NewEntry, Upload, UploadLimits, human_size,
 };
 

@@ -2,6 +2,7 @@
 
 mod asset;
 mod file_name;
+mod gc;
 mod json_input;
 mod local;
 mod plugin;
@@ -38,6 +39,8 @@ pub enum Command {
     Asset(asset::AssetCommand),
     /// Break a screenplay down into shots and draw a storyboard frame for each (CPU, no GPU).
     Storyboard(storyboard::StoryboardArgs),
+    /// Remove outputs no take kept and stored bytes nothing uses.
+    Gc(gc::GcArgs),
 }
 
 /// Runs the parsed command.
@@ -47,6 +50,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plugin(command) => plugin::run(command, &data_dir).await,
         Command::Storyboard(args) => storyboard::run(args, &data_dir).await,
         Command::Asset(command) => asset::run(command, &data_dir).await,
+        Command::Gc(args) => gc::run(args, &data_dir).await,
     }
 }
 

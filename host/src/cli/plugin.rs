@@ -18,9 +18,9 @@ use serde_json::{Value as Json, json};
 use super::json_input::{inputs_from_json, params_from_json};
 use super::plugin_folders::{self, PluginChoice};
 use super::scaffold;
-use crate::http_client::{HttpClient, HttpSettings};
+use mdc_outbound::{HttpClient, HttpSettings};
 use crate::local_services::{TerminalServices, log_line, prepare_out_dir};
-use crate::production::{Origin, PluginFile, PluginFolders, PluginSet};
+use mdc_production::{Origin, PluginFile, PluginFolders, PluginSet};
 use crate::terminal::{self, plugin_error};
 
 /// Plugin sub-commands.
@@ -190,7 +190,7 @@ async fn load(component: &Path, data_dir: &Path) -> anyhow::Result<Plugin> {
 }
 
 /// The client behind granted requests: the system's roots and
-/// [`crate::http_client::CA_FILE_SETTING`]'s file.
+/// [`mdc_outbound::CA_FILE_SETTING`]'s file.
 fn http_client(plugin: &Plugin) -> anyhow::Result<HttpClient> {
     let settings =
         HttpSettings::from_env(Duration::from_secs(60), plugin.limits().http_response_bytes);
@@ -251,7 +251,7 @@ async fn run_plugin(
     let node_input = node_input(&plugin, args, &services)?;
     let mut grants = Grants::none();
     for origin in grant_http {
-        grants = grants.allow_origin(origin).map_err(anyhow::Error::msg)?;
+        grants = grants.allow_origin(origin)?;
     }
     let reported: Arc<dyn HostServices> = if std::io::stderr().is_terminal() {
         services.clone()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use mdc_runtime::plugin::{EngineConfig, PluginEngine};
 
-use crate::production::{
+use mdc_production::{
     LoadPolicy, LoadWarning, LoadedPlugins, PluginFolders, PluginSet, ShadowReason,
 };
 use crate::terminal;

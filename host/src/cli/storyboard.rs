@@ -23,11 +23,11 @@ use mdc_store::{Store, Tier};
 use super::file_name::UniqueNames;
 use super::local::{open_project, open_stores};
 use super::plugin_folders::{self, PluginChoice};
-use crate::production::{
+use mdc_production::{
     GenerateEvent, GenerateRequest, Generator, NodeResult, PluginSet, TierQueue, WorkerPool,
 };
 use crate::terminal;
-use crate::wire::{decode_graph, encode_graph};
+use mdc_wire::{decode_graph, encode_graph};
 
 /// Arguments of `mdc storyboard`.
 #[derive(Debug, Args)]
@@ -75,7 +75,7 @@ pub async fn run(args: StoryboardArgs, data_dir: &Path) -> anyhow::Result<()> {
         .unwrap_or_default();
     let project_id = open_project(store.as_ref(), &title).await?;
     let before = match store.latest_graph(&project_id).await? {
-        Some(version) => decode_graph(&serde_json::from_str(&version.snapshot)?)?,
+        Some(version) => decode_graph(&version.snapshot)?,
         None => Graph::new(),
     };
     let mut graph = before.clone();
@@ -83,7 +83,7 @@ pub async fn run(args: StoryboardArgs, data_dir: &Path) -> anyhow::Result<()> {
     println!("{}", terminal::line(&summary));
     add_contact_sheets(&plugins, &mut graph)?;
     if !diff(&before, &graph).is_empty() {
-        let snapshot = encode_graph(&graph)?.to_string();
+        let snapshot = encode_graph(&graph)?;
         let version = store
             .save_graph(
                 &project_id,
@@ -306,7 +306,7 @@ fn add_contact_sheets(plugins: &PluginSet, graph: &mut Graph) -> anyhow::Result<
 /// node, numbered when two slug to the same name, always inside `out`.
 async fn write_outputs(
     graph: &Graph,
-    report: &crate::production::GenerateReport,
+    report: &mdc_production::GenerateReport,
     store: &dyn Store,
     objects: &dyn ObjectStore,
     out: &Path,
@@ -369,7 +369,7 @@ mod tests {
     use mdc_store::{AssetStore, NewAsset, ProjectStore, SqlStore};
 
     use super::*;
-    use crate::production::GenerateReport;
+    use mdc_production::GenerateReport;
 
     /// A shot node in `scene` whose `shot` parameter is `number`.
     fn shot(id: &str, scene: &str, number: &str) -> Node {

@@ -44,6 +44,15 @@ impl ProjectScope {
         })
     }
 
+    /// The scope of the project a claimed execution belongs to: the row names its project, so
+    /// nothing is read. For a worker, which acts for that project alone while it runs it.
+    pub fn of_execution(store: Arc<dyn Store>, execution: &Execution) -> ProjectScope {
+        ProjectScope {
+            store,
+            project_id: execution.spec.project_id.clone(),
+        }
+    }
+
     /// The scope of a project for one of its members, with their role; a project the user is
     /// not a member of is not found.
     pub async fn for_member(

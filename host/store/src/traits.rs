@@ -200,6 +200,14 @@ pub trait ExecutionQueue: Send + Sync {
     async fn take(&self, id: &str) -> Result<Take>;
     /// Takes by id, by id (ids without a take are absent).
     async fn takes_by_id(&self, ids: &[String]) -> Result<HashMap<String, Take>>;
+    /// A project's takes in id order, those after `after` (`None`: from the first), at most
+    /// `limit` (up to [`Page::MAX_LIMIT`]): for walking every take, as garbage collection does.
+    async fn project_takes(
+        &self,
+        project_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Take>>;
     /// The take cached under a key, if any.
     async fn cached_take(&self, cache_key: &str) -> Result<Option<Take>>;
     /// The takes cached under these keys, by key (keys without a take are absent).

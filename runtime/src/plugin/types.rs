@@ -595,6 +595,27 @@ pub enum HttpError {
     TooLarge(u64),
 }
 
+/// Why a host service (asset metadata and bytes, output storage) did not do what a plugin
+/// asked. The plugin receives the message; the embedding uses the case (a REST layer maps it
+/// to a status, a worker knows whether trying again can help).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// No such asset for this call (or not in the call's project: the same answer, so a
+    /// plugin learns nothing of other projects).
+    #[error("asset {0:?} not found")]
+    NotFound(String),
+    /// This host does not offer the service (`store outputs`).
+    #[error("this host does not {0}")]
+    Unsupported(&'static str),
+    /// Refused for good: a limit, a media type not allowed. Retrying will not help.
+    #[error("{0}")]
+    Refused(String),
+    /// Storage could not be reached or failed; a later attempt may work. The message says
+    /// what could not be done, without the storage's internals.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
 impl NodeDescriptor {
     /// `given` plus the default of every parameter not given, in descriptor order.
     pub fn params_with_defaults(&self, given: Vec<ParamEntry>) -> Vec<ParamEntry> {

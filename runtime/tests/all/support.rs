@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use mdc_runtime::plugin::types::{
-    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, NodeInput, ParamEntry,
+    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, NodeInput, ParamEntry, ServiceError,
     ParamValue, QualityTier, Value,
 };
 use mdc_runtime::plugin::{
@@ -195,22 +195,22 @@ impl HostServices for Recorder {
             .push((fraction, message.to_string()));
     }
 
-    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, ServiceError> {
         self.assets
             .get(id)
             .map(|(meta, _)| meta.clone())
-            .ok_or_else(|| format!("no asset {id}"))
+            .ok_or_else(|| ServiceError::NotFound(id.to_string()))
     }
 
-    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, ServiceError> {
         self.asset_reads.fetch_add(1, Ordering::Relaxed);
         self.assets
             .get(id)
             .map(|(_, bytes)| bytes.clone())
-            .ok_or_else(|| format!("no asset {id}"))
+            .ok_or_else(|| ServiceError::NotFound(id.to_string()))
     }
 
-    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, ServiceError> {
         let mut outputs = self.outputs.lock().unwrap();
         outputs.push((mime.to_string(), bytes));
         Ok(format!("asset-{}", outputs.len()))

@@ -61,6 +61,32 @@ impl ObjectStore for LocalDirStore {
     async fn exists(&self, key: &str) -> Result<bool, ObjectError> {
         Ok(tokio::fs::try_exists(self.path(key)?).await.map_err(io)?)
     }
+
+    async fn list(&self, folder: &str) -> Result<Vec<String>, ObjectError> {
+        let mut keys = Vec::new();
+        let mut pending = vec![(self.path(folder)?, folder.to_string())];
+        while let Some((dir, key_prefix)) = pending.pop() {
+            let mut entries = match tokio::fs::read_dir(&dir).await {
+                Ok(entries) => entries,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(io(err)),
+            };
+            while let Some(entry) = entries.next_entry().await.map_err(io)? {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                // Files being written (`.…tmp`) are not objects yet.
+                if name.starts_with('.') {
+                    continue;
+                }
+                let key = format!("{key_prefix}/{name}");
+                if entry.file_type().await.map_err(io)?.is_dir() {
+                    pending.push((entry.path(), key));
+                } else {
+                    keys.push(key);
+                }
+            }
+        }
+        Ok(keys)
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,9 @@ pub trait ObjectStore: Send + Sync {
     async fn delete(&self, key: &str) -> Result<(), ObjectError>;
     /// Whether a key exists.
     async fn exists(&self, key: &str) -> Result<bool, ObjectError>;
+    /// Every key inside the folder `folder` (`objects`: every content key), in no
+    /// particular order; for garbage collection, which compares them with the rows.
+    async fn list(&self, folder: &str) -> Result<Vec<String>, ObjectError>;
 }
 
 /// The key for content with this SHA-256: `objects/ab/abcdef…`.

@@ -183,4 +183,27 @@ impl ObjectStore for S3Store {
             ))),
         }
     }
+
+    async fn list(&self, folder: &str) -> Result<Vec<String>, ObjectError> {
+        let full = format!("{}/", self.full_key(folder)?);
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&full)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| {
+                ObjectError::Io(format!("list {folder}: {}", DisplayErrorContext(&err)))
+            })?;
+            for object in page.contents() {
+                if let Some(key) = object.key().and_then(|k| k.strip_prefix(&self.prefix)) {
+                    keys.push(key.to_string());
+                }
+            }
+        }
+        Ok(keys)
+    }
 }

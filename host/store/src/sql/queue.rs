@@ -526,6 +526,23 @@ impl ExecutionQueue for SqlStore {
         take(&found(row, "take", id)?)
     }
 
+    async fn project_takes(
+        &self,
+        project_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Take>> {
+        let rows = sqlx::query(sql!(
+            "SELECT {TAKE_COLUMNS} FROM takes WHERE project_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(project_id)
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit.clamp(1, Page::MAX_LIMIT)))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(take).collect()
+    }
+
     async fn takes_by_id(&self, ids: &[String]) -> Result<HashMap<String, Take>> {
         let mut found = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(ID_CHUNK) {

@@ -30,7 +30,8 @@ conformance!(
     round_trips_bytes,
     missing_objects_are_not_found,
     refuses_unsafe_keys,
-    overwrites_in_place
+    overwrites_in_place,
+    lists_the_keys_of_a_folder
 );
 
 async fn s3_store() -> S3Store {
@@ -92,4 +93,20 @@ async fn overwrites_in_place(store: &dyn ObjectStore) {
         .await
         .unwrap();
     assert_eq!(store.get("takes/t1").await.unwrap(), b"second");
+}
+
+async fn lists_the_keys_of_a_folder(store: &dyn ObjectStore) {
+    assert!(store.list("objects").await.unwrap().is_empty());
+    for key in [content_key("ab01"), content_key("ab02"), content_key("cd03"), "other/x".into()] {
+        store.put(&key, b"bytes".to_vec(), "text/plain").await.unwrap();
+    }
+    let mut listed = store.list("objects").await.unwrap();
+    listed.sort();
+    assert_eq!(
+        listed,
+        ["objects/ab/ab01", "objects/ab/ab02", "objects/cd/cd03"]
+    );
+    store.delete(&content_key("ab02")).await.unwrap();
+    assert_eq!(store.list("objects").await.unwrap().len(), 2);
+    assert!(store.list("../up").await.is_err());
 }

@@ -141,7 +141,7 @@ macro_rules! node_contract_0_1_interfaces {
             ) -> wasmtime::Result<Result<moviedirector::node::assets::AssetMetadata, String>> {
                 self.require_capability(&rt::Capability::AssetRead, "read asset metadata")?;
                 let services = self.context.services.clone();
-                let answer = services.asset_metadata(&id).await;
+                let answer = services.asset_metadata(&id).await.map_err(|e| e.to_string());
                 if answer.is_ok() {
                     self.known_assets.insert(id);
                 }
@@ -160,7 +160,7 @@ macro_rules! node_contract_0_1_interfaces {
             async fn read(&mut self, id: String) -> wasmtime::Result<Result<Vec<u8>, String>> {
                 self.require_capability(&rt::Capability::AssetRead, "read an asset")?;
                 let services = self.context.services.clone();
-                let answer = services.read_asset(&id).await;
+                let answer = services.read_asset(&id).await.map_err(|e| e.to_string());
                 self.charge_host_bytes(answer.as_ref().map_or(0, Vec::len));
                 if answer.is_ok() {
                     self.known_assets.insert(id);
@@ -192,7 +192,7 @@ macro_rules! node_contract_0_1_interfaces {
                 self.output_bytes = attempted;
                 self.charge_host_bytes(bytes.len());
                 let services = self.context.services.clone();
-                let answer = services.write_output(&mime, bytes).await;
+                let answer = services.write_output(&mime, bytes).await.map_err(|e| e.to_string());
                 if let Ok(id) = &answer {
                     self.known_assets.insert(id.clone());
                 }

@@ -30,7 +30,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 pub use self::inspect::{ComponentFacts, inspect};
 pub use self::limits::{EngineConfig, Limits, PoolingConfig};
 pub use self::plugin::{CallOutcome, CallReport, LiveInstance, Plugin, PluginHealth};
-pub use self::services::{CallContext, Grants, HostServices, NoServices, ServicesLayer};
+pub use self::services::{
+    CallContext, Grants, HostServices, InvalidOrigin, NoServices, ServicesLayer,
+};
 pub use self::streams::{BodyStream, SocketStream};
 /// The switch a caller cancels a call with ([`CallContext::cancel`]); re-exported so embeddings
 /// need no direct tokio-util dependency.

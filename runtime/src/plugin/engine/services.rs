@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use super::streams::{BodyStream, SocketStream};
 use crate::plugin::descriptor_check::parse_origin;
 use crate::plugin::types::{
-    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, SocketRequest,
+    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, ServiceError, SocketRequest,
 };
 
 /// Services a plugin call may use; each is reached only after the capability check passed.
@@ -28,19 +28,19 @@ pub trait HostServices: Send + Sync + 'static {
     }
 
     /// Metadata of an asset.
-    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
-        Err(format!("asset {id:?} not found"))
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, ServiceError> {
+        Err(ServiceError::NotFound(id.to_string()))
     }
 
     /// Bytes of an asset.
-    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
-        Err(format!("asset {id:?} not found"))
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, ServiceError> {
+        Err(ServiceError::NotFound(id.to_string()))
     }
 
     /// Stores an output file and returns its new asset id.
-    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, ServiceError> {
         let _ = (mime, bytes);
-        Err("this host does not store outputs".to_string())
+        Err(ServiceError::Unsupported("store outputs"))
     }
 
     /// Performs an HTTP request whose origin the runtime has already checked.
@@ -97,17 +97,17 @@ pub trait ServicesLayer: Send + Sync + 'static {
     }
 
     /// See [`HostServices::asset_metadata`].
-    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, ServiceError> {
         self.inner().asset_metadata(id).await
     }
 
     /// See [`HostServices::read_asset`].
-    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, ServiceError> {
         self.inner().read_asset(id).await
     }
 
     /// See [`HostServices::write_output`].
-    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, ServiceError> {
         self.inner().write_output(mime, bytes).await
     }
 
@@ -145,15 +145,15 @@ impl<T: ServicesLayer> HostServices for T {
         ServicesLayer::progress(self, fraction, message)
     }
 
-    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, ServiceError> {
         ServicesLayer::asset_metadata(self, id).await
     }
 
-    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, ServiceError> {
         ServicesLayer::read_asset(self, id).await
     }
 
-    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, ServiceError> {
         ServicesLayer::write_output(self, mime, bytes).await
     }
 
@@ -183,6 +183,11 @@ pub struct NoServices;
 
 impl HostServices for NoServices {}
 
+/// A granted origin that is not an origin (`http://127.0.0.1:8188`: scheme, host, port).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an origin like \"http://127.0.0.1:8188\"")]
+pub struct InvalidOrigin(pub String);
+
 /// What the operator granted a plugin for this call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
@@ -196,9 +201,8 @@ impl Grants {
     }
 
     /// Grants outbound HTTP to an origin (`http://127.0.0.1:8188`); fails on a malformed origin.
-    pub fn allow_origin(mut self, origin: &str) -> Result<Grants, String> {
-        let normalised = parse_origin(origin)
-            .ok_or_else(|| format!("{origin:?} is not an origin like \"http://127.0.0.1:8188\""))?;
+    pub fn allow_origin(mut self, origin: &str) -> Result<Grants, InvalidOrigin> {
+        let normalised = parse_origin(origin).ok_or_else(|| InvalidOrigin(origin.to_string()))?;
         self.http_origins.insert(normalised);
         Ok(self)
     }

@@ -14,12 +14,14 @@ use anyhow::Context;
 use mdc_runtime::graph::{Catalog, Graph, NodeId, validate};
 use mdc_runtime::plugin::types::{NodeOutputs, QualityTier, Severity};
 use mdc_runtime::schedule::Plan;
-use mdc_store::{Generation, GenerationStatus, NewGeneration, QueueEvent, StepStatus, Store, Take};
+use mdc_store::{
+    Generation, GenerationStatus, NewGeneration, QueueEvent, StepStatus, Store, StoreError, Take,
+};
 use tokio_util::task::AbortOnDropHandle;
 
 use super::PluginSet;
 use super::driver::{Driver, request_to_json};
-use crate::wire::decode_outputs;
+use mdc_wire::decode_outputs;
 
 /// What a Generate asks for besides its targets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +105,43 @@ pub struct Generator {
     _driving: AbortOnDropHandle<()>,
 }
 
+/// Why a Generate could not be started or followed. The cases say whose fault it is, so a
+/// server can answer with the right status.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// The targets cannot be planned (a node that does not exist, a group, a cycle).
+    #[error(transparent)]
+    Plan(#[from] mdc_runtime::schedule::PlanError),
+    /// A value in the graph cannot be stored (a number that is not finite).
+    #[error(transparent)]
+    Encode(#[from] mdc_wire::EncodeError),
+    /// The store refused or failed (not found, a conflict, unavailable).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A fault of the host (a stored record that cannot be read, …); the message is for
+    /// the log, not for a user.
+    #[error("{0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for GenerateError {
+    /// The typed error inside `err` when it holds one, else [`GenerateError::Internal`].
+    fn from(err: anyhow::Error) -> GenerateError {
+        let err = match err.downcast::<StoreError>() {
+            Ok(store) => return GenerateError::Store(store),
+            Err(err) => err,
+        };
+        let err = match err.downcast::<mdc_runtime::schedule::PlanError>() {
+            Ok(plan) => return GenerateError::Plan(plan),
+            Err(err) => err,
+        };
+        match err.downcast::<mdc_wire::EncodeError>() {
+            Ok(encode) => GenerateError::Encode(encode),
+            Err(err) => GenerateError::Internal(err),
+        }
+    }
+}
+
 /// How long a waiter goes without an event before it re-reads the generation anyway (a
 /// notification lost with a database connection).
 const RECHECK: Duration = Duration::from_secs(5);
@@ -134,7 +173,7 @@ impl Generator {
         graph: &Graph,
         targets: &[NodeId],
         request: &GenerateRequest,
-    ) -> anyhow::Result<String> {
+    ) -> Result<String, GenerateError> {
         Ok(self
             .start_reporting(project_id, graph, targets, request)
             .await?
@@ -148,7 +187,7 @@ impl Generator {
         graph: &Graph,
         targets: &[NodeId],
         request: &GenerateRequest,
-    ) -> anyhow::Result<(String, Option<super::driver::StepOutputs>)> {
+    ) -> Result<(String, Option<super::driver::StepOutputs>), GenerateError> {
         let plan = Plan::for_nodes(graph, targets)?;
         let part = plan_graph(graph, &plan);
         let steps = plan
@@ -167,18 +206,19 @@ impl Generator {
         let new = NewGeneration {
             project_id: project_id.to_string(),
             request: request_to_json(request, targets),
-            graph: crate::wire::encode_graph(&part)?.to_string(),
+            graph: mdc_wire::encode_graph(&part)?,
             requested_by: request.requested_by.clone(),
             steps,
         };
-        self.driver
+        Ok(self
+            .driver
             .start(
                 new,
                 part,
                 request.clone(),
                 targets.iter().cloned().collect(),
             )
-            .await
+            .await?)
     }
 
     /// Follows a generation to its end, telling `events` as its steps finish. Reads what
@@ -187,7 +227,7 @@ impl Generator {
         &self,
         generation_id: &str,
         events: &(dyn Fn(GenerateEvent) + Sync),
-    ) -> anyhow::Result<GenerateReport> {
+    ) -> Result<GenerateReport, GenerateError> {
         let mut changes = self.store.subscribe();
         let generation = self.store.generation(generation_id).await?;
         events(GenerateEvent::Planned {
@@ -227,16 +267,18 @@ impl Generator {
                     tracing::warn!(%err, "cannot read the generation; retrying");
                 }
                 Err(err) => {
-                    return Err(anyhow::Error::from(err).context(format!(
-                        "the database has not answered for {} s while waiting for generation {generation_id}",
+                    tracing::error!(
+                        generation = generation_id,
+                        "the database has not answered for {} s while waiting",
                         OUTAGE_PATIENCE.as_secs(),
-                    )));
+                    );
+                    return Err(err.into());
                 }
             }
         }
         let generation = self.store.generation(generation_id).await?;
         tell(&mut told, &generation.steps);
-        self.report(&generation).await
+        Ok(self.report(&generation).await?)
     }
 
     /// Brings `targets` and everything they depend on up to date as `request` says: starts
@@ -248,7 +290,7 @@ impl Generator {
         targets: &[NodeId],
         request: &GenerateRequest,
         events: &(dyn Fn(GenerateEvent) + Sync),
-    ) -> anyhow::Result<GenerateReport> {
+    ) -> Result<GenerateReport, GenerateError> {
         let (id, served) = self
             .start_reporting(project_id, graph, targets, request)
             .await?;
@@ -332,17 +374,13 @@ async fn wait_for_change(
 
 /// The planned part of the graph a generation stored.
 fn stored_graph(generation: &Generation) -> anyhow::Result<Graph> {
-    crate::wire::decode_graph(
-        &serde_json::from_str(&generation.graph)
-            .with_context(|| format!("generation {}'s graph is not JSON", generation.id))?,
-    )
+    mdc_wire::decode_graph(&generation.graph)
+        .with_context(|| format!("generation {}'s graph cannot be read", generation.id))
 }
 
 /// The outputs a take holds.
 pub(super) fn read_take(take: &Take) -> anyhow::Result<NodeOutputs> {
-    let json = serde_json::from_str(&take.outputs)
-        .with_context(|| format!("take {} is not JSON", take.id))?;
-    decode_outputs(&json).with_context(|| format!("take {} cannot be read", take.id))
+    decode_outputs(&take.outputs).with_context(|| format!("take {} cannot be read", take.id))
 }
 
 /// The part of `graph` a plan touches: its nodes with their enclosing groups, and the edges
@@ -407,7 +445,7 @@ mod tests {
     use mdc_store::{ExecutionQueue, GenerationStore, Page, Tier};
 
     use super::*;
-    use crate::production::testing::{Fixture, first_party_plugins, fixture};
+    use crate::testing::{Fixture, first_party_plugins, fixture};
 
     fn character(id: &str, name: &str) -> Node {
         Node::new(id, "character", "0.1.0")
@@ -433,7 +471,7 @@ mod tests {
 
     async fn generate(
         f: &Fixture,
-        _workers: &crate::production::WorkerPool,
+        _workers: &crate::WorkerPool,
         graph: &Graph,
         targets: &[&str],
     ) -> GenerateReport {

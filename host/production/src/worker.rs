@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mdc_runtime::plugin::{CallContext, CancellationToken, Failure};
 use mdc_store::objects::ObjectStore;
-use mdc_store::{Execution, Outcome, QueueEvent, Store};
+use mdc_store::{Execution, Outcome, ProjectScope, QueueEvent, Store};
 use tokio::sync::watch;
 use tokio_util::task::AbortOnDropHandle;
 
 use super::PluginSet;
 use super::services::ExecutionServices;
 use super::tiers::{TierQueue, estimate_for, usage_json};
-use crate::wire::{decode_input, encode_outputs};
+use mdc_wire::{ExecutionRequest, encode_outputs};
 
 /// How long a claim lasts without renewal; a worker that dies loses its jobs after this.
 const LEASE: Duration = Duration::from_secs(30);
@@ -51,7 +51,7 @@ struct WorkerContext {
     store: Arc<dyn Store>,
     objects: Arc<dyn ObjectStore>,
     plugins: Arc<PluginSet>,
-    http: Option<crate::http_client::HttpClient>,
+    http: Option<mdc_outbound::HttpClient>,
 }
 
 /// One worker slot: which queue it serves and under which name it holds leases.
@@ -82,7 +82,7 @@ impl WorkerPool {
         };
         let mut slots = Vec::new();
         for queue in queues {
-            let grants = queue.grants().map_err(anyhow::Error::msg)?;
+            let grants = queue.grants()?;
             for n in 0..queue.concurrency.max(1) {
                 slots.push(Slot {
                     context: context.clone(),
@@ -354,7 +354,7 @@ impl Slot {
                 let usage = usage_json(estimate.as_ref(), started.elapsed(), Some(&outcome.report));
                 match encode_outputs(&outcome.value) {
                     Ok(outputs) => Outcome::Succeeded {
-                        outputs: outputs.to_string(),
+                        outputs,
                         usage,
                     },
                     // Stored, it could not be read back: the take would fail every reuse.
@@ -391,8 +391,8 @@ impl Slot {
             mdc_runtime::plugin::CallError,
         >,
     > {
-        let request: serde_json::Value = serde_json::from_str(&execution.spec.request)
-            .context("the execution's request is not JSON")?;
+        let request = ExecutionRequest::from_json(&execution.spec.request)
+            .context("the execution's request is malformed")?;
         let plugin = self.context.plugins.require(&execution.spec.plugin_type)?;
         // Claims match digests, so this holds unless the row was edited by hand: running
         // another build would store its take under this build's cache key.
@@ -406,12 +406,11 @@ impl Slot {
         let mut limits = plugin.limits().clone();
         limits.wall_time = self.queue.timeout;
         let plugin = plugin.with_limits(limits);
-        let input =
-            decode_input(&request["input"]).context("the execution's request is malformed")?;
+        let input = request.into_input();
         let services = Arc::new(ExecutionServices {
             store: self.context.store.clone(),
+            scope: ProjectScope::of_execution(self.context.store.clone(), execution),
             objects: self.context.objects.clone(),
-            project_id: execution.spec.project_id.clone(),
             node_id: execution.spec.node_id.clone(),
             progress,
             http: self.context.http.clone(),
@@ -427,13 +426,13 @@ impl Slot {
 }
 
 /// The client behind the pipeline origins the tiers grant: the system's roots and the file
-/// [`crate::http_client::CA_FILE_SETTING`] names.
-fn http_client() -> anyhow::Result<crate::http_client::HttpClient> {
-    let settings = crate::http_client::HttpSettings::from_env(
+/// [`mdc_outbound::CA_FILE_SETTING`] names.
+fn http_client() -> anyhow::Result<mdc_outbound::HttpClient> {
+    let settings = mdc_outbound::HttpSettings::from_env(
         Duration::from_secs(60),
         mdc_runtime::plugin::Limits::default().http_response_bytes,
     );
-    crate::http_client::HttpClient::new(&settings).context("outbound HTTP cannot be set up")
+    mdc_outbound::HttpClient::new(&settings).context("outbound HTTP cannot be set up")
 }
 
 /// How many executions a worker claims next: one at first, doubling while the queue keeps
@@ -569,7 +568,7 @@ mod tests {
     use mdc_store::{ExecutionQueue, ExecutionStatus, Tier};
 
     use super::*;
-    use crate::production::testing::{first_party_plugins, fixture};
+    use crate::testing::{first_party_plugins, fixture};
 
     #[test]
     fn batches_grow_while_work_keeps_coming_and_stay_short() {
@@ -594,7 +593,7 @@ mod tests {
     }
 
     /// Queues the `character` node MAYA.
-    async fn enqueue_maya(f: &crate::production::testing::Fixture) -> Execution {
+    async fn enqueue_maya(f: &crate::testing::Fixture) -> Execution {
         f.enqueue(
             "character",
             "maya",

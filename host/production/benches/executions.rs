@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mdc::production::{
+use mdc_production::{
     GenerateRequest, Generator, LoadPolicy, PluginFolders, PluginSet, TierQueue, WorkerPool,
 };
 use mdc_runtime::graph::{Graph, Node, NodeId};
@@ -30,7 +30,7 @@ const CACHE_HIT_RUNS: usize = 200;
 fn plugins_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
         .join("plugins")
 }
 
@@ -97,7 +97,7 @@ async fn measure(
     let generated = report
         .nodes
         .iter()
-        .filter(|(_, r)| matches!(r, mdc::production::NodeResult::Generated(_)))
+        .filter(|(_, r)| matches!(r, mdc_production::NodeResult::Generated(_)))
         .count();
     assert_eq!(generated, nodes, "every node ran once");
 
@@ -117,7 +117,7 @@ async fn measure(
         again
             .nodes
             .iter()
-            .all(|(_, r)| matches!(r, mdc::production::NodeResult::Reused(_))),
+            .all(|(_, r)| matches!(r, mdc_production::NodeResult::Reused(_))),
         "the second generation is served from the cache"
     );
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mdc::production::{
+use mdc_production::{
     GenerateRequest, Generator, LoadPolicy, NodeResult, PluginFolders, PluginSet, TierQueue,
     WorkerPool,
 };
@@ -24,7 +24,7 @@ const SHOTS: usize = 24;
 fn plugins_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
         .join("plugins")
 }
 

@@ -6,30 +6,31 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mdc_runtime::plugin::types::{
-    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, SocketRequest,
+    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, ServiceError, SocketRequest,
 };
 use mdc_runtime::plugin::{BodyStream, HostServices, SocketStream};
 use mdc_store::objects::{ObjectStore, content_key};
-use mdc_store::{NewAsset, Store, StoreError};
+use mdc_store::{Asset, NewAsset, ProjectScope, Store, StoreError};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 /// Services bound to one execution.
 pub struct ExecutionServices {
     pub(crate) store: Arc<dyn Store>,
+    /// The execution's project: every asset the plugin names is looked up in it.
+    pub(crate) scope: ProjectScope,
     pub(crate) objects: Arc<dyn ObjectStore>,
-    pub(crate) project_id: String,
     pub(crate) node_id: String,
     /// Latest progress; a side task writes it to the store.
     pub(crate) progress: watch::Sender<(f32, String)>,
-    pub(crate) http: Option<crate::http_client::HttpClient>,
+    pub(crate) http: Option<mdc_outbound::HttpClient>,
 }
 
 #[async_trait::async_trait]
 impl HostServices for ExecutionServices {
     fn log(&self, level: LogLevel, message: &str) {
         // Log lines reach a terminal: the plugin's text stays on its line and drives nothing.
-        let message = crate::terminal::line(message);
+        let message = mdc_runtime::plugin::printable::line(message);
         match level {
             LogLevel::Error | LogLevel::Warn => tracing::warn!(node = %self.node_id, "{message}"),
             _ => tracing::debug!(node = %self.node_id, "{message}"),
@@ -40,13 +41,8 @@ impl HostServices for ExecutionServices {
         self.progress.send_replace((fraction, message.to_string()));
     }
 
-    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, String> {
-        let asset = while_unavailable(|| self.store.asset(id))
-            .await
-            .map_err(|err| err.to_string())?;
-        if asset.data.project_id != self.project_id {
-            return Err(format!("asset {id:?} not found"));
-        }
+    async fn asset_metadata(&self, id: &str) -> Result<AssetMetadata, ServiceError> {
+        let asset = self.project_asset(id).await?;
         Ok(AssetMetadata {
             id: asset.id,
             mime: asset.data.mime,
@@ -57,35 +53,31 @@ impl HostServices for ExecutionServices {
         })
     }
 
-    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, String> {
-        let asset = while_unavailable(|| self.store.asset(id))
-            .await
-            .map_err(|err| err.to_string())?;
-        if asset.data.project_id != self.project_id {
-            return Err(format!("asset {id:?} not found"));
-        }
+    async fn read_asset(&self, id: &str) -> Result<Vec<u8>, ServiceError> {
+        let asset = self.project_asset(id).await?;
         self.objects
             .get(&asset.data.object_key)
             .await
-            .map_err(|err| err.to_string())
+            .map_err(|err| unavailable(&format!("read asset {id:?}"), &err))
     }
 
-    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, String> {
+    async fn write_output(&self, mime: &str, bytes: Vec<u8>) -> Result<String, ServiceError> {
+        let failed = |err: &dyn std::fmt::Display| unavailable("store the output", err);
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let key = content_key(&sha256);
         let size = bytes.len() as i64;
         // Pinned before the bytes are written: a removal of the same bytes cannot delete them
         // before the output's row exists.
         let keys = std::slice::from_ref(&key);
-        let pin = while_unavailable(|| crate::library::pin_content(self.store.as_ref(), keys))
+        let pin = while_unavailable(|| mdc_library::pin_content(self.store.as_ref(), keys))
             .await
-            .map_err(|err| err.to_string())?;
+            .map_err(|err| failed(&err))?;
         self.objects
             .put(&key, bytes, mime)
             .await
-            .map_err(|err| err.to_string())?;
+            .map_err(|err| failed(&err))?;
         let record = NewAsset {
-            project_id: self.project_id.clone(),
+            project_id: self.scope.project_id().to_string(),
             kind: "output".into(),
             name: format!("{} output", self.node_id),
             mime: mime.to_string(),
@@ -97,7 +89,7 @@ impl HostServices for ExecutionServices {
         };
         let asset = while_unavailable(|| self.store.insert_asset(record.clone()))
             .await
-            .map_err(|err| err.to_string())?;
+            .map_err(|err| failed(&err))?;
         // The row holds the bytes now; a pin left behind runs out by itself.
         let _ = self.store.unpin_objects(&pin).await;
         Ok(asset.id)
@@ -120,11 +112,28 @@ impl HostServices for ExecutionServices {
 }
 
 impl ExecutionServices {
-    fn http(&self) -> Result<&crate::http_client::HttpClient, HttpError> {
+    /// The asset `id` if it is in this execution's project; any other asset is "not found",
+    /// the same answer as a missing one, so a plugin learns nothing of other projects.
+    async fn project_asset(&self, id: &str) -> Result<Asset, ServiceError> {
+        match while_unavailable(|| self.scope.asset(id)).await {
+            Ok(asset) => Ok(asset),
+            Err(StoreError::NotFound { .. }) => Err(ServiceError::NotFound(id.to_string())),
+            Err(err) => Err(unavailable(&format!("read asset {id:?}"), &err)),
+        }
+    }
+
+    fn http(&self) -> Result<&mdc_outbound::HttpClient, HttpError> {
         self.http.as_ref().ok_or_else(|| {
             HttpError::Unreachable("outbound HTTP is not configured on this host".into())
         })
     }
+}
+
+/// What a plugin is told when storage failed: what could not be done, not the storage's
+/// internals, which go to the log.
+fn unavailable(what: &str, err: &dyn std::fmt::Display) -> ServiceError {
+    tracing::warn!(%err, "could not {what} for a plugin");
+    ServiceError::Unavailable(format!("could not {what}: storage is unavailable, try again"))
 }
 
 /// How long a plugin's host call waits for a database that stopped answering.

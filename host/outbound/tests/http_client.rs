@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mdc::http_client::{HttpClient, HttpSettings};
+use mdc_outbound::{HttpClient, HttpSettings};
 use mdc_runtime::plugin::types::{HttpError, HttpRequest};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::PrivateKeyDer;

@@ -22,6 +22,8 @@
 //! - **Delete** (`usage.rs`) is refused while a node of the project's latest graph mentions
 //!   the id in a parameter (an `asset-ref`, a plain value, or a string inside JSON) or a style
 //!   lists the image as an example.
+//! - **Garbage collection** (`gc.rs`, [`collect_garbage`]): outputs of runs that no take
+//!   kept, once older than a day, and content bytes no row uses or upload pins.
 //! - **Result cache** (`fingerprint.rs`): [`reference_fingerprint`] digests what referenced
 //!   assets hold, so a node's cache key changes when an asset it references is updated.
 
@@ -29,6 +31,7 @@ mod content;
 mod error;
 mod fields;
 mod fingerprint;
+mod gc;
 mod kind;
 mod service;
 mod upload;
@@ -37,9 +40,10 @@ mod usage;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use content::pin as pin_content;
+pub use content::pin as pin_content;
 pub use error::{LibraryError, human_size};
 pub use fingerprint::{asset_ref_ids, reference_fingerprint};
+pub use gc::{GcOptions, GcReport, collect_garbage};
 pub use kind::AssetKind;
 pub use service::{AssetLibrary, EntryChanges, ImageDetails, LibraryEntry, NewEntry};
 pub use upload::{THUMBNAIL_SIDE, Upload, UploadLimits};

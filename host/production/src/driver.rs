@@ -161,9 +161,7 @@ impl Loaded {
             .iter()
             .filter_map(|t| t.as_str().map(NodeId::new))
             .collect();
-        let graph = crate::wire::decode_graph(
-            &serde_json::from_str(&generation.graph).context("the graph is not JSON")?,
-        )?;
+        let graph = mdc_wire::decode_graph(&generation.graph)?;
         let request = GenerateRequest {
             tier,
             seed,
@@ -762,9 +760,9 @@ impl Driver {
         )?;
         // Library assets referenced by parameters (a character's sheet): an edit to one
         // changes the key of every node that uses it, so the next Generate redoes them.
-        let references = crate::library::reference_fingerprint(
+        let references = mdc_library::reference_fingerprint(
             self.store.as_ref(),
-            &crate::library::asset_ref_ids(&input.params),
+            &mdc_library::asset_ref_ids(&input.params),
         )
         .await?;
         Ok(NewExecution {

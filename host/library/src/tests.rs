@@ -81,9 +81,7 @@ fn stored_files(root: &Path) -> usize {
 }
 
 async fn save_graph(fx: &Fixture, nodes: Vec<Node>) {
-    let snapshot = crate::wire::encode_graph(&Graph::from_parts(nodes, []))
-        .unwrap()
-        .to_string();
+    let snapshot = mdc_wire::encode_graph(&Graph::from_parts(nodes, [])).unwrap();
     fx.store
         .save_graph(&fx.project, &snapshot, None, "test")
         .await
@@ -563,4 +561,131 @@ async fn fingerprints_ignore_order_and_are_empty_without_references() {
             .unwrap(),
         ""
     );
+}
+
+/// An `output` asset of the fixture's project over `bytes`, as a worker writes one.
+async fn output(fx: &Fixture, bytes: &[u8]) -> mdc_store::Asset {
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let key = content_key(&sha256);
+    let objects = LocalDirStore::new(fx.objects.clone());
+    mdc_store::objects::ObjectStore::put(&objects, &key, bytes.to_vec(), "image/png")
+        .await
+        .unwrap();
+    fx.store
+        .insert_asset(mdc_store::NewAsset {
+            project_id: fx.project.clone(),
+            kind: "output".into(),
+            name: "shot-1 output".into(),
+            mime: "image/png".into(),
+            size: bytes.len() as i64,
+            sha256,
+            object_key: key,
+            thumbnail_key: None,
+            fields: "{}".into(),
+        })
+        .await
+        .unwrap()
+}
+
+/// A finished execution whose take lists `asset` as its image.
+async fn take_listing(fx: &Fixture, asset: &mdc_store::Asset) {
+    use mdc_store::{NewExecution, Outcome, Tier};
+    let digest = "sha256:shot";
+    fx.store
+        .enqueue(NewExecution {
+            project_id: fx.project.clone(),
+            node_id: "shot-1".into(),
+            plugin_type: "shot".into(),
+            plugin_version: "0.1.0".into(),
+            plugin_digest: digest.into(),
+            tier: Tier::Low,
+            priority: 0,
+            request: "{}".into(),
+            cache_key: format!("key-{}", asset.id),
+            requested_by: None,
+        })
+        .await
+        .unwrap();
+    let lease = std::time::Duration::from_secs(30);
+    let claimed = fx
+        .store
+        .claim("w", &[Tier::Low], &[digest.to_string()], lease)
+        .await
+        .unwrap()
+        .unwrap();
+    let outputs = json!({"summary": "", "values": [
+        {"port": "image", "value": {"asset": {"id": asset.id, "mime": "image/png"}}}
+    ]});
+    let outcome = Outcome::Succeeded {
+        outputs: outputs.to_string(),
+        usage: "{}".into(),
+    };
+    fx.store.finish(&claimed.id, "w", outcome).await.unwrap();
+}
+
+#[tokio::test]
+async fn garbage_collection_removes_what_no_take_keeps_and_bytes_no_row_uses() {
+    let fx = fixture().await;
+    let objects = LocalDirStore::new(fx.objects.clone());
+    let kept = output(&fx, b"kept by a take").await;
+    take_listing(&fx, &kept).await;
+    let orphan = output(&fx, b"left by a failed run").await;
+    let named = output(&fx, b"named by a node").await;
+    save_graph(
+        &fx,
+        vec![Node::new("shot-1", "shot", "0.1.0").with_param(
+            "reference",
+            ParamValue::AssetRef(named.id.clone()),
+        )],
+    )
+    .await;
+    // Bytes a crashed upload left without a row; bytes an upload is writing now (pinned).
+    let stray = content_key(&hex::encode(Sha256::digest(b"stray")));
+    let writing = content_key(&hex::encode(Sha256::digest(b"being written")));
+    let pin = fx.store.pin_objects(std::slice::from_ref(&writing), std::time::Duration::from_secs(60)).await.unwrap();
+    for key in [&stray, &writing] {
+        mdc_store::objects::ObjectStore::put(&objects, key, b"x".to_vec(), "image/png")
+            .await
+            .unwrap();
+    }
+    assert_eq!(stored_files(&fx.objects), 5);
+
+    // Young outputs are never touched, whatever refers to them; stray bytes go.
+    let report = collect_garbage(fx.store.as_ref(), &objects, GcOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((report.outputs, report.objects), (0, 1), "{report:?}");
+    assert_eq!(stored_files(&fx.objects), 4);
+
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let old_enough = GcOptions {
+        min_age: std::time::Duration::ZERO,
+        dry_run: true,
+    };
+    let dry = collect_garbage(fx.store.as_ref(), &objects, old_enough).await.unwrap();
+    assert_eq!((dry.outputs, dry.output_bytes), (1, 20), "{dry:?}");
+    assert_eq!(stored_files(&fx.objects), 4, "a dry run removes nothing");
+
+    let done = collect_garbage(
+        fx.store.as_ref(),
+        &objects,
+        GcOptions {
+            dry_run: false,
+            ..old_enough
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((done.outputs, done.objects, done.skipped_projects), (1, 1, 0), "{done:?}");
+    assert!(fx.store.asset(&orphan.id).await.is_err());
+    for asset in [&kept, &named] {
+        let still = fx.store.asset(&asset.id).await.unwrap();
+        assert!(mdc_store::objects::ObjectStore::exists(&objects, &still.data.object_key).await.unwrap());
+    }
+    assert!(mdc_store::objects::ObjectStore::exists(&objects, &writing).await.unwrap(), "pinned bytes stay");
+    // Once the upload's pin is gone, its bytes without a row go too.
+    fx.store.unpin_objects(&pin).await.unwrap();
+    let last = collect_garbage(fx.store.as_ref(), &objects, GcOptions::default()).await.unwrap();
+    assert_eq!(last.objects, 1);
+    assert_eq!(stored_files(&fx.objects), 2);
 }

@@ -19,24 +19,24 @@ mod testing;
 mod tiers;
 mod worker;
 
-pub use generator::{GenerateEvent, GenerateReport, GenerateRequest, Generator, NodeResult};
+pub use generator::{
+    GenerateError, GenerateEvent, GenerateReport, GenerateRequest, Generator, NodeResult,
+};
 pub use plugin_files::{FileProblem, Origin, PluginFile, PluginFolders};
 pub use plugin_set::{LoadPolicy, LoadWarning, LoadedPlugins, PluginSet, ShadowReason, Source};
-pub use tiers::TierQueue;
+pub use tiers::{BadPipelineOrigin, TierQueue};
 pub use worker::WorkerPool;
 
-/// The JSON kept as an execution's request: the node input and the plugin that serves it.
+/// The JSON kept as an execution's request: the node input and the plugin build that
+/// serves it.
 pub(crate) fn request_json(
     plugin: &mdc_runtime::plugin::Plugin,
     input: &mdc_runtime::plugin::types::NodeInput,
-) -> Result<String, crate::wire::EncodeError> {
-    Ok(serde_json::json!({
-        "plugin": {
-            "type": plugin.descriptor().type_id,
-            "version": plugin.descriptor().version,
-            "digest": plugin.digest(),
-        },
-        "input": crate::wire::encode_input(input)?,
-    })
-    .to_string())
+) -> Result<String, mdc_wire::EncodeError> {
+    let build = mdc_wire::PluginBuild {
+        type_id: plugin.descriptor().type_id.clone(),
+        version: plugin.descriptor().version.clone(),
+        digest: plugin.digest().to_string(),
+    };
+    Ok(mdc_wire::ExecutionRequest::new(build, input)?.to_json())
 }

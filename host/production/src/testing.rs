@@ -15,7 +15,7 @@ use super::{LoadPolicy, PluginFolders, PluginSet, TierQueue, WorkerPool, request
 pub(crate) fn first_party_plugins() -> std::path::PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
         .join("plugins")
 }
 

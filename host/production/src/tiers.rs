@@ -62,18 +62,28 @@ impl TierQueue {
     }
 
     /// The outbound-HTTP grants of this tier; a malformed origin is a configuration error.
-    pub fn grants(&self) -> Result<Grants, String> {
+    pub fn grants(&self) -> Result<Grants, BadPipelineOrigin> {
         let mut grants = Grants::none();
         for origin in &self.http_origins {
-            grants = grants.allow_origin(origin).map_err(|err| {
-                format!(
-                    "the {} tier's pipeline origin {origin:?} is invalid: {err}",
-                    self.tier.as_str()
-                )
-            })?;
+            grants = grants
+                .allow_origin(origin)
+                .map_err(|origin| BadPipelineOrigin {
+                    tier: self.tier,
+                    origin,
+                })?;
         }
         Ok(grants)
     }
+}
+
+/// A tier's pipeline origin that is not an origin: a configuration error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the {} tier's pipeline origin is invalid: {origin}", tier.as_str())]
+pub struct BadPipelineOrigin {
+    /// The tier configured with it.
+    pub tier: Tier,
+    /// The origin and why it is not one.
+    pub origin: mdc_runtime::plugin::InvalidOrigin,
 }
 
 /// The plugin's declared estimate for `tier`, if it supports it.
@@ -138,7 +148,8 @@ mod tests {
                 .allows_origin("http://127.0.0.1:8188")
         );
         queue.http_origins.push("not a url".into());
-        let err = queue.grants().unwrap_err();
+        let err = queue.grants().unwrap_err().to_string();
         assert!(err.contains("standard tier"), "{err}");
+        assert!(err.contains("\"not a url\" is not an origin"), "{err}");
     }
 }

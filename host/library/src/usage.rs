@@ -47,10 +47,8 @@ pub(crate) async fn referrers(
     let project = &asset.data.project_id;
     let mut found = match store.latest_graph(project).await? {
         Some(version) => {
-            let graph = serde_json::from_str(&version.snapshot)
-                .map_err(anyhow::Error::from)
-                .and_then(|json| crate::wire::decode_graph(&json))
-                .map_err(|err| LibraryError::UnreadableGraph(format!("{err:#}")))?;
+            let graph = mdc_wire::decode_graph(&version.snapshot)
+                .map_err(|err| LibraryError::UnreadableGraph(err.to_string()))?;
             nodes_referencing(&graph, &asset.id)
         }
         None => Vec::new(),

@@ -85,7 +85,7 @@ pub(crate) const PIN: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Pins content keys before their bytes are checked or written, waiting out a removal of the
 /// same bytes under way (after which they are written again).
-pub(crate) async fn pin(
+pub async fn pin(
     store: &dyn AssetStore,
     keys: &[String],
 ) -> Result<String, mdc_store::StoreError> {
@@ -122,10 +122,16 @@ async fn put_new(
     Ok(())
 }
 
-/// Removes each key no asset row uses any more. Called after a row stopped pointing at the
-/// keys (deleted, replaced) or was never written (rollback). A failure to remove leaves an
-/// unreferenced object behind, which is logged, not reported: the user's change is done.
-pub(crate) async fn release(store: &dyn AssetStore, objects: &dyn ObjectStore, keys: &[String]) {
+/// Removes each key no asset row uses any more and returns how many it removed. Called after
+/// a row stopped pointing at the keys (deleted, replaced) or was never written (rollback),
+/// and by garbage collection. A failure to remove leaves an unreferenced object behind,
+/// which is logged, not reported: the user's change is done.
+pub(crate) async fn release(
+    store: &dyn AssetStore,
+    objects: &dyn ObjectStore,
+    keys: &[String],
+) -> u64 {
+    let mut removed = 0;
     for key in keys.iter().filter(|key| !key.is_empty()) {
         let outcome = match store.begin_object_removal(key).await {
             Ok(true) => {
@@ -135,13 +141,15 @@ pub(crate) async fn release(store: &dyn AssetStore, objects: &dyn ObjectStore, k
                     .end_object_removal(key)
                     .await
                     .map_err(LibraryError::from);
-                deleted.and(ended)
+                deleted.and(ended).map(|()| 1)
             }
-            Ok(false) => Ok(()),
+            Ok(false) => Ok(0),
             Err(err) => Err(err.into()),
         };
-        if let Err(err) = outcome {
-            tracing::warn!("could not remove unused library bytes: {err}");
+        match outcome {
+            Ok(count) => removed += count,
+            Err(err) => tracing::warn!("could not remove unused library bytes: {err}"),
         }
     }
+    removed
 }
