@@ -1,10 +1,13 @@
 //! The fields of each kind: which keys exist, what values they take, and how values given as
 //! text (the CLI) or JSON (the REST API) are normalised before they are stored.
 //!
-//! The names and options match what the `character`, `style` and `environment` nodes read
-//! (`plugins/*/src/lib.rs`): a value a node would ignore is refused here instead.
+//! The kinds, field names and options are `asset-kinds`' (`plugins/asset-kinds`), which the
+//! `character`, `style` and `environment` nodes read too: a value a node would ignore is
+//! refused here instead.
 
 use serde_json::{Map, Value as Json};
+
+use asset_kinds::FieldRule as Rule;
 
 use super::{AssetKind, LibraryError};
 
@@ -15,70 +18,9 @@ const MAX_ITEM: usize = 100;
 /// Most items in a list field.
 const MAX_ITEMS: usize = 64;
 
-/// The value rule of one field.
-#[derive(Debug, Clone, Copy)]
-enum Rule {
-    /// Free text.
-    Text,
-    /// A whole number in a range.
-    Integer(i64, i64),
-    /// One of a few options (lower case).
-    Choice(&'static [&'static str]),
-    /// A list of words: `noir, rain-slick`.
-    List,
-    /// A list of hex colours, stored as `#rrggbb`.
-    Palette,
-    /// A list of asset ids (the service checks they exist).
-    AssetIds,
-}
-
-/// Role options of the `character` node.
-const ROLES: &[&str] = &["lead", "supporting", "background", "extra"];
-/// Location types of the `environment` node.
-const TYPES: &[&str] = &["interior", "exterior", "mixed"];
-/// Moods of the `environment` node.
-const MOODS: &[&str] = &[
-    "day",
-    "night",
-    "dusk",
-    "dawn",
-    "overcast",
-    "rain",
-    "neon",
-    "candlelit",
-    "foggy",
-];
-/// Dimensions of the `environment` node.
-const DIMENSIONS: &[&str] = &["2d", "3d"];
-
 /// The field of a style that lists its example images (ids of `image` assets); the `style`
 /// node reads it as `examples`.
-pub const EXAMPLES: &str = "examples";
-
-fn schema(kind: AssetKind) -> &'static [(&'static str, Rule)] {
-    match kind {
-        AssetKind::Character => &[
-            ("name", Rule::Text),
-            ("age", Rule::Integer(0, 150)),
-            ("role", Rule::Choice(ROLES)),
-            ("personality", Rule::Text),
-            ("description", Rule::Text),
-        ],
-        AssetKind::Style => &[
-            ("keywords", Rule::List),
-            ("palette", Rule::Palette),
-            ("description", Rule::Text),
-            (EXAMPLES, Rule::AssetIds),
-        ],
-        AssetKind::Environment => &[
-            ("type", Rule::Choice(TYPES)),
-            ("mood", Rule::Choice(MOODS)),
-            ("dimension", Rule::Choice(DIMENSIONS)),
-            ("description", Rule::Text),
-        ],
-        AssetKind::Image => &[("description", Rule::Text)],
-    }
-}
+pub const EXAMPLES: &str = asset_kinds::EXAMPLES;
 
 /// Applies `changes` to `current` for an asset of `kind`: each value replaces the field, a
 /// `null` or empty value removes it. Returns the normalised fields or the first problem.
@@ -90,18 +32,14 @@ pub fn apply_changes(
     let mut fields = current.clone();
     for (key, value) in changes {
         let key = key.trim();
-        let rule = schema(kind)
-            .iter()
-            .find(|(name, _)| *name == key)
-            .map(|(_, rule)| *rule)
+        let definition = kind.definition();
+        let rule = definition
+            .field(key)
+            .map(|field| field.rule)
             .ok_or_else(|| LibraryError::UnknownField {
                 kind: kind.as_str(),
                 field: key.to_string(),
-                known: schema(kind)
-                    .iter()
-                    .map(|(name, _)| *name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known: definition.field_names().collect::<Vec<_>>().join(", "),
             })?;
         let invalid = |reason: String| LibraryError::InvalidField {
             kind: kind.as_str(),
@@ -144,7 +82,7 @@ fn normalise(rule: Rule, value: &Json) -> Result<Option<Json>, String> {
             }
             Ok(Some(Json::from(text)))
         }
-        Rule::Integer(min, max) => {
+        Rule::Integer { min, max } => {
             let number = match value {
                 Json::Number(n) => n.as_i64(),
                 Json::String(s) => s.trim().parse().ok(),
@@ -160,8 +98,11 @@ fn normalise(rule: Rule, value: &Json) -> Result<Option<Json>, String> {
             let text = value
                 .as_str()
                 .map(|s| s.trim().to_ascii_lowercase())
-                .filter(|s| options.contains(&s.as_str()))
-                .ok_or_else(|| format!("{} is not one of {}", shown(value), options.join(", ")))?;
+                .filter(|s| options.iter().any(|(option, _)| option == s))
+                .ok_or_else(|| {
+                    let known: Vec<&str> = options.iter().map(|(option, _)| *option).collect();
+                    format!("{} is not one of {}", shown(value), known.join(", "))
+                })?;
             Ok(Some(Json::from(text)))
         }
         Rule::List | Rule::AssetIds => Ok(non_empty(items(value)?)),
@@ -169,7 +110,7 @@ fn normalise(rule: Rule, value: &Json) -> Result<Option<Json>, String> {
             let colours = items(value)?
                 .iter()
                 .map(|entry| {
-                    hex_colour(entry).ok_or_else(|| {
+                    asset_kinds::normalise_hex(entry).ok_or_else(|| {
                         format!("“{entry}” is not a hex colour; write colours like #1b2a41")
                     })
                 })
@@ -225,22 +166,6 @@ fn dedupe(items: Vec<String>) -> Vec<String> {
 
 fn non_empty(items: Vec<String>) -> Option<Json> {
     (!items.is_empty()).then(|| Json::from(items))
-}
-
-/// `#rrggbb` (lower case) from `#1B2A41`, `1b2a41` or `#abc`, the forms the `style` node reads.
-fn hex_colour(entry: &str) -> Option<String> {
-    let hex = entry.trim().trim_start_matches('#').to_ascii_lowercase();
-    if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    match hex.len() {
-        6 => Some(format!("#{hex}")),
-        3 => Some(format!(
-            "#{}",
-            hex.chars().flat_map(|c| [c, c]).collect::<String>()
-        )),
-        _ => None,
-    }
 }
 
 /// A value quoted for a message: text in quotes, anything else as JSON.

@@ -28,11 +28,16 @@ impl AssetKind {
 
     /// The stored name (also the `asset-ref` kind nodes ask for).
     pub fn as_str(self) -> &'static str {
+        self.definition().id
+    }
+
+    /// The kind's definition: its id and fields, shared with the nodes that read it.
+    pub fn definition(self) -> &'static asset_kinds::Kind {
         match self {
-            AssetKind::Character => "character",
-            AssetKind::Style => "style",
-            AssetKind::Environment => "environment",
-            AssetKind::Image => "image",
+            AssetKind::Character => &asset_kinds::CHARACTER,
+            AssetKind::Style => &asset_kinds::STYLE,
+            AssetKind::Environment => &asset_kinds::ENVIRONMENT,
+            AssetKind::Image => &asset_kinds::IMAGE,
         }
     }
 

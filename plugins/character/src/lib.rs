@@ -12,13 +12,7 @@ pub struct Character;
 /// Asset fields that map onto the node's own parameters rather than traits.
 const OWN_FIELDS: &[&str] = &["name", "age", "role", "personality", "traits"];
 
-/// The role options: `(value, label)`.
-pub const ROLES: [(&str, &str); 4] = [
-    ("lead", "Lead"),
-    ("supporting", "Supporting"),
-    ("background", "Background"),
-    ("extra", "Extra"),
-];
+pub use asset_kinds::ROLES;
 
 /// The character's traits: the asset's fields other than name, age, role and
 /// personality, merged with the asset's `traits` object (which wins).
@@ -78,7 +72,7 @@ impl Node for Character {
             )
             .param(Param::text("name", "Name").help("As the script names the character."))
             .param(Param::integer("age", "Age", 0..=150))
-            .param(Param::choice("role", "Role", ROLES).help("How big the part is."))
+            .param(Param::choice("role", "Role", ROLES.iter().copied()).help("How big the part is."))
             .param(
                 Param::multiline("personality", "Personality")
                     .help("A few words on who they are; drafts use it for posture and framing."),

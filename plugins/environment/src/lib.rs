@@ -9,31 +9,13 @@ use mdc_sdk::serde_json::{Map, Value as Json, json};
 /// The `environment` node type.
 pub struct Environment;
 
-/// The location type options.
-pub const TYPES: [(&str, &str); 3] = [
-    ("interior", "Interior"),
-    ("exterior", "Exterior"),
-    ("mixed", "Interior / Exterior"),
-];
+pub use asset_kinds::{DIMENSIONS, LOCATION_TYPES as TYPES, MOODS};
 
-/// The mood options: time of day, weather and light.
-pub const MOODS: [(&str, &str); 9] = [
-    ("day", "Day"),
-    ("night", "Night"),
-    ("dusk", "Dusk"),
-    ("dawn", "Dawn"),
-    ("overcast", "Overcast"),
-    ("rain", "Rain"),
-    ("neon", "Neon"),
-    ("candlelit", "Candlelit"),
-    ("foggy", "Foggy"),
-];
-
-/// The dimension options.
-pub const DIMENSIONS: [(&str, &str); 2] = [("2d", "2D"), ("3d", "3D")];
-
-/// Asset fields that map onto the node's own parameters.
-const OWN_FIELDS: &[&str] = &["type", "mood", "dimension", "description"];
+/// Whether an asset field maps onto one of the node's own parameters: every field the
+/// library defines for an environment does.
+fn own_field(name: &str) -> bool {
+    asset_kinds::ENVIRONMENT.field(name).is_some()
+}
 
 /// The asset's other fields, kept as details.
 fn details(asset: Option<&LibraryAsset>) -> Map<String, Json> {
@@ -41,7 +23,7 @@ fn details(asset: Option<&LibraryAsset>) -> Map<String, Json> {
         .map(|a| {
             a.fields
                 .iter()
-                .filter(|(k, _)| !OWN_FIELDS.contains(&k.as_str()))
+                .filter(|(k, _)| !own_field(k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect()
         })
@@ -75,9 +57,9 @@ impl Node for Environment {
                 Port::one("environment", "Environment", "environment")
                     .help("Type, mood, dimension, description, library asset and details as JSON."),
             )
-            .param(Param::choice("type", "Type", TYPES))
-            .param(Param::choice("mood", "Mood", MOODS))
-            .param(Param::choice("dimension", "Dimension", DIMENSIONS))
+            .param(Param::choice("type", "Type", TYPES.iter().copied()))
+            .param(Param::choice("mood", "Mood", MOODS.iter().copied()))
+            .param(Param::choice("dimension", "Dimension", DIMENSIONS.iter().copied()))
             .param(Param::multiline("description", "Description"))
             .param(
                 Param::asset_ref("asset", "Library Asset", "environment")
@@ -96,12 +78,12 @@ impl Node for Environment {
     fn execute(input: NodeInput) -> Result<NodeOutputs, NodeError> {
         let asset = load_asset_param(&Self::describe(), &input, "asset")?;
         let asset = asset.as_ref();
-        let kind = choice(&input, "type", asset, &TYPES);
-        let mood = choice(&input, "mood", asset, &MOODS);
+        let kind = choice(&input, "type", asset, TYPES);
+        let mood = choice(&input, "mood", asset, MOODS);
         let value = json!({
             "type": kind,
             "mood": mood,
-            "dimension": choice(&input, "dimension", asset, &DIMENSIONS),
+            "dimension": choice(&input, "dimension", asset, DIMENSIONS),
             "description": text_or_field(&input, "description", asset, "description"),
             "asset": asset.map(LibraryAsset::ref_json),
             "details": details(asset),

@@ -9,23 +9,7 @@ use mdc_sdk::serde_json::json;
 /// The `style` node type.
 pub struct Style;
 
-/// A palette entry as `#rrggbb` (lower case): accepts `#1b2a41`, `1B2A41`
-/// and the short form `#abc`; `None` when it is not a hex colour.
-pub fn normalise_hex(entry: &str) -> Option<String> {
-    let hex = entry.trim().trim_start_matches('#');
-    if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let hex = hex.to_ascii_lowercase();
-    match hex.len() {
-        6 => Some(format!("#{hex}")),
-        3 => Some(format!(
-            "#{}",
-            hex.chars().flat_map(|c| [c, c]).collect::<String>()
-        )),
-        _ => None,
-    }
-}
+pub use asset_kinds::normalise_hex;
 
 /// Appends the items of `extra` not yet in `list` (case-insensitive).
 fn merge(list: &mut Vec<String>, extra: impl IntoIterator<Item = String>) {
