@@ -159,6 +159,14 @@ fn print_row(name: &str, nodes: usize, f: &Figures) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    if let Ok(path) = std::env::var("MDC_BENCH_SQL_LOG") {
+        let file = std::fs::File::create(path).unwrap();
+        tracing_subscriber::fmt()
+            .with_env_filter("sqlx::query=trace")
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .init();
+    }
     let nodes = std::env::args()
         .skip(1)
         .find_map(|a| a.parse::<usize>().ok())

@@ -28,7 +28,7 @@ use mdc_runtime::plugin::types::{
 };
 use mdc_runtime::schedule::{AssetHashes, KeyInputs, cache_key};
 use mdc_store::{
-    Execution, ExecutionStatus, Generation, GenerationStatus, GenerationStep, NewExecution,
+    ExecutionOutcome, ExecutionStatus, Generation, GenerationStatus, GenerationStep, NewExecution,
     NewGeneration, QueueEvent, StepChanges, StepMove, StepStatus, Store, StoreError, Tier,
 };
 
@@ -503,29 +503,22 @@ impl Driver {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let finals: HashMap<String, Execution> = self
+        let finals: HashMap<String, ExecutionOutcome> = self
             .store
-            .executions(&ids)
+            .outcomes(&ids)
             .await?
             .into_iter()
             .filter(|e| e.status.is_final())
             .map(|e| (e.id.clone(), e))
             .collect();
-        let keys: Vec<String> = finals
-            .values()
-            .filter(|e| e.status == ExecutionStatus::Succeeded)
-            .map(|e| e.spec.cache_key.clone())
-            .collect();
-        let takes = self.store.cached_takes(&keys).await?;
         let mut moves = Vec::new();
         for step in queued {
-            let Some(execution) = step.execution_id.as_ref().and_then(|id| finals.get(id)) else {
+            let Some(outcome) = step.execution_id.as_ref().and_then(|id| finals.get(id)) else {
                 continue;
             };
-            let take = takes.get(&execution.spec.cache_key);
-            moves.push(match (execution.status, take) {
+            moves.push(match (outcome.status, &outcome.take_id) {
                 (ExecutionStatus::Succeeded, Some(take)) => {
-                    step_move(step, StepStatus::Succeeded, Some(take.id.clone()), None)
+                    step_move(step, StepStatus::Succeeded, Some(take.clone()), None)
                 }
                 (ExecutionStatus::Succeeded, None) => step_move(
                     step,
@@ -538,7 +531,7 @@ impl Driver {
                     StepStatus::Failed,
                     None,
                     Some(
-                        execution
+                        outcome
                             .error
                             .clone()
                             .unwrap_or_else(|| status.as_str().to_string()),
@@ -560,6 +553,7 @@ impl Driver {
     ) -> anyhow::Result<StepChanges> {
         let mut changes = StepChanges::default();
         let mut ready: Vec<(&GenerationStep, NewExecution)> = Vec::new();
+        self.read_upstream_takes(candidates, steps, outputs).await?;
         for step in candidates.iter().filter_map(|id| steps.get(id)) {
             if step.status != StepStatus::Waiting {
                 continue;
@@ -655,6 +649,33 @@ impl Driver {
             }
         }
         Ok(changes)
+    }
+
+    /// Reads, in one query, the takes of the finished upstream steps of waiting candidates
+    /// that `outputs` does not hold yet.
+    async fn read_upstream_takes(
+        &self,
+        candidates: &[String],
+        steps: &HashMap<String, GenerationStep>,
+        outputs: &mut HashMap<String, NodeOutputs>,
+    ) -> anyhow::Result<()> {
+        let wanted: Vec<String> = candidates
+            .iter()
+            .filter_map(|id| steps.get(id))
+            .filter(|step| step.status == StepStatus::Waiting)
+            .flat_map(|step| step.upstream.iter().filter_map(|id| steps.get(id)))
+            .filter_map(|up| up.take_id.clone())
+            .filter(|take| !outputs.contains_key(take))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        for (id, take) in self.store.takes_by_id(&wanted).await? {
+            outputs.insert(id, read_take(&take)?);
+        }
+        Ok(())
     }
 
     /// The take chosen on `node`, when one is chosen and still exists in this project (a

@@ -302,6 +302,20 @@ pub struct Execution {
     pub finished_at: Option<i64>,
 }
 
+/// What became of an execution, as a generation needs it: its status, its error, and the
+/// take its result is cached as (a succeeded execution's own, or the one it shares).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionOutcome {
+    /// The execution.
+    pub id: String,
+    /// Its status.
+    pub status: ExecutionStatus,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// The take cached under its cache key, if any.
+    pub take_id: Option<String>,
+}
+
 /// How a worker finished an execution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

@@ -194,6 +194,9 @@ pub trait ExecutionQueue: Send + Sync {
     /// Re-queues running executions whose lease expired, failing those that used up
     /// `max_attempts`, so nothing stays "running" forever after a crash.
     async fn recover_expired(&self, max_attempts: i64) -> Result<Recovery>;
+    /// The outcome of each execution (ids without an execution are absent): one lean read
+    /// for following many executions, without their requests or their takes' outputs.
+    async fn outcomes(&self, ids: &[String]) -> Result<Vec<ExecutionOutcome>>;
     /// Takes of a node, newest first.
     async fn takes(&self, project_id: &str, node_id: &str) -> Result<Vec<Take>>;
     /// A take by id.

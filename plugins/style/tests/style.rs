@@ -3,7 +3,7 @@
 use mdc_sdk::prelude::*;
 use mdc_sdk::serde_json::{Value as Json, json};
 use mdc_sdk::testing::{InputBuilder, TestAsset, TestHost};
-use style::{Style, normalise_hex};
+use style::Style;
 
 fn library() -> TestHost {
     TestHost::new()
@@ -18,15 +18,6 @@ fn library() -> TestHost {
                 })),
         )
         .asset(TestAsset::new("maya", "image/png", vec![0u8]).kind("character"))
-}
-
-#[test]
-fn hex_colours_are_normalised() {
-    assert_eq!(normalise_hex("#1B2A41").as_deref(), Some("#1b2a41"));
-    assert_eq!(normalise_hex(" c9a227 ").as_deref(), Some("#c9a227"));
-    assert_eq!(normalise_hex("#abc").as_deref(), Some("#aabbcc"));
-    assert_eq!(normalise_hex("blue"), None);
-    assert_eq!(normalise_hex("#12345"), None);
 }
 
 #[test]

@@ -56,8 +56,9 @@ fn wasmtime_never_leaves_the_engine() {
         .into_iter()
         .filter(|file| !file.starts_with(&engine))
         .collect();
-    outside.extend(rust_files(&root.join("host/src")));
-    outside.extend(rust_files(&root.join("host/store/src")));
+    for (_, folder, _) in HOST_CRATES {
+        outside.extend(rust_files(&root.join(folder).join("src")));
+    }
     outside.extend(rust_files(&root.join("sdk/src")));
     assert!(outside.len() > 20, "the sources were found");
     let hits = code_naming(&outside, "wasmtime");
@@ -83,6 +84,62 @@ fn the_sdk_depends_on_nothing_of_ours_but_the_contract() {
     let deps = dependencies(&workspace().join("sdk/Cargo.toml"));
     for forbidden in ["mdc-runtime", "mdc-store", "mdc ", "wasmtime"] {
         assert!(!deps.contains(forbidden), "the SDK depends on {forbidden}");
+    }
+}
+
+/// The product's crates above the runtime, their folders and the crates of ours each may
+/// depend on: ARCHITECTURE.md's table of `host/`.
+const HOST_CRATES: [(&str, &str, &[&str]); 6] = [
+    ("mdc-wire", "host/wire", &["mdc-runtime"]),
+    ("mdc-store", "host/store", &[]),
+    (
+        "mdc-library",
+        "host/library",
+        &["mdc-runtime", "mdc-store", "mdc-wire", "asset-kinds"],
+    ),
+    ("mdc-outbound", "host/outbound", &["mdc-runtime"]),
+    (
+        "mdc-production",
+        "host/production",
+        &["mdc-runtime", "mdc-store", "mdc-wire", "mdc-library", "mdc-outbound"],
+    ),
+    (
+        "mdc",
+        "host",
+        &["mdc-runtime", "mdc-store", "mdc-wire", "mdc-library", "mdc-outbound", "mdc-production"],
+    ),
+];
+
+/// Every crate of ours a host crate might name.
+const OURS: [&str; 8] = [
+    "mdc-runtime",
+    "mdc-store",
+    "mdc-wire",
+    "mdc-library",
+    "mdc-outbound",
+    "mdc-production",
+    "mdc-sdk",
+    "asset-kinds",
+];
+
+#[test]
+fn host_crates_depend_only_downward() {
+    for (name, folder, allowed) in HOST_CRATES {
+        let manifest = workspace().join(folder).join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        assert!(text.contains(&format!("name = \"{name}\"")), "{folder} is {name}");
+        let deps = dependencies(&manifest);
+        let named: Vec<&str> = deps
+            .lines()
+            .filter_map(|line| line.split(['.', ' ', '=']).next())
+            .filter(|dep| OURS.contains(dep))
+            .collect();
+        for dep in &named {
+            assert!(
+                allowed.contains(dep),
+                "{name} depends on {dep}; ARCHITECTURE.md allows only {allowed:?}"
+            );
+        }
     }
 }
 

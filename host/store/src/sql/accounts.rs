@@ -88,7 +88,7 @@ impl SqlStore {
     async fn user_by_id(&self, id: &str) -> Result<User> {
         let row = sqlx::query(sql!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await?;
         user(&found(row, "user", id)?)
     }
@@ -110,7 +110,7 @@ impl AccountStore for SqlStore {
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(user_id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         found((done.rows_affected() > 0).then_some(()), "user", user_id)
     }
@@ -120,7 +120,7 @@ impl AccountStore for SqlStore {
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
         ))
         .bind(email)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?
         .ok_or_else(bad_credentials)?;
         let stored: Option<String> = row.try_get("password_hash")?;
@@ -155,7 +155,7 @@ impl AccountStore for SqlStore {
         .bind(secret_hash(&secret))
         .bind(session.created_at)
         .bind(session.expires_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(crate::error::parent_missing("user", user_id))?;
         Ok(IssuedSession { session, secret })
@@ -170,7 +170,7 @@ impl AccountStore for SqlStore {
         )
         .bind(secret_hash(secret))
         .bind(self.local_now())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?
         .ok_or_else(|| StoreError::NotFound {
             what: "session",
@@ -194,7 +194,7 @@ impl AccountStore for SqlStore {
         )
         .bind(now)
         .bind(secret_hash(secret))
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         found((done.rows_affected() > 0).then_some(()), "session", "")
     }
@@ -206,7 +206,7 @@ impl AccountStore for SqlStore {
         )
         .bind(self.local_now())
         .bind(user_id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected())
     }
@@ -232,7 +232,7 @@ impl AccountStore for SqlStore {
         .bind(&token.name)
         .bind(secret_hash(&secret))
         .bind(token.created_at)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(crate::error::parent_missing("user", user_id))?;
         Ok(IssuedToken { token, secret })
@@ -243,7 +243,7 @@ impl AccountStore for SqlStore {
             "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
         ))
         .bind(user_id)
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(api_token).collect()
     }
@@ -255,7 +255,7 @@ impl AccountStore for SqlStore {
         ))
         .bind(self.local_now())
         .bind(secret_hash(secret))
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?;
         let token = api_token(&found(row, "API token", "")?)?;
         let user = self.user_by_id(&token.user_id).await?;
@@ -270,7 +270,7 @@ impl AccountStore for SqlStore {
         .bind(self.local_now())
         .bind(token_id)
         .bind(user_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?;
         api_token(&found(row, "API token", token_id)?)
     }

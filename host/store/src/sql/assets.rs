@@ -33,7 +33,7 @@ impl AssetStore for SqlStore {
         .bind(&new.fields)
         .bind(now)
         .bind(now)
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await
         .map_err(crate::error::parent_missing("project", &new.project_id))?;
         asset(&row)
@@ -42,7 +42,7 @@ impl AssetStore for SqlStore {
     async fn asset(&self, id: &str) -> Result<Asset> {
         let row = sqlx::query(sql!("SELECT {ASSET_COLUMNS} FROM assets WHERE id = $1"))
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await?;
         asset(&found(row, "asset", id)?)
     }
@@ -61,7 +61,7 @@ impl AssetStore for SqlStore {
         .bind(kind)
         .bind(page.sql_limit())
         .bind(i64::from(page.offset))
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(asset).collect()
     }
@@ -102,7 +102,7 @@ impl AssetStore for SqlStore {
         .bind(self.local_now())
         .bind(id)
         .bind(update.expected_version)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?;
         match row {
             Some(row) => asset(&row),
@@ -122,7 +122,7 @@ impl AssetStore for SqlStore {
             "DELETE FROM assets WHERE id = $1 RETURNING {ASSET_COLUMNS}"
         ))
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?;
         asset(&found(row, "asset", id)?)
     }
@@ -132,7 +132,7 @@ impl AssetStore for SqlStore {
             "SELECT COUNT(*) AS users FROM assets WHERE object_key = $1 OR thumbnail_key = $1",
         )
         .bind(object_key)
-        .fetch_one(self.pool())
+        .fetch_one(self.reader())
         .await?;
         let users: i64 = row.try_get("users")?;
         Ok(users.max(0) as u64)
@@ -140,7 +140,7 @@ impl AssetStore for SqlStore {
 
     async fn pin_objects(&self, object_keys: &[String], ttl: Duration) -> Result<String> {
         let pin_id = new_id();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let now = self.db_now(&mut *tx).await?;
         for key in object_keys.iter().filter(|key| !key.is_empty()) {
             // The upsert locks the key's row: a removal holding it is waited for and seen; an
@@ -184,13 +184,13 @@ impl AssetStore for SqlStore {
     async fn unpin_objects(&self, pin_id: &str) -> Result<()> {
         sqlx::query("DELETE FROM object_pins WHERE pin_id = $1")
             .bind(pin_id)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
 
     async fn begin_object_removal(&self, object_key: &str) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let now = self.db_now(&mut *tx).await?;
         let marked = sqlx::query(
             "INSERT INTO stored_objects (object_key, removing_since) VALUES ($1, $2)
@@ -231,7 +231,7 @@ impl AssetStore for SqlStore {
             "DELETE FROM stored_objects WHERE object_key = $1 AND removing_since IS NOT NULL",
         )
         .bind(object_key)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }

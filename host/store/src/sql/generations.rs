@@ -71,7 +71,7 @@ impl SqlStore {
     async fn generation_row(&self, select: &str, id: &str) -> Result<AnyRow> {
         sqlx::query(sqlx::AssertSqlSafe(format!("{select} WHERE g.id = $1")))
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await?
             .ok_or_else(|| StoreError::NotFound {
                 what: "generation",
@@ -86,7 +86,7 @@ impl SqlStore {
         ))
         .bind(generation_id)
         .bind(after)
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(step).collect()
     }
@@ -275,7 +275,7 @@ impl SqlStore {
 #[async_trait::async_trait]
 impl GenerationStore for SqlStore {
     async fn create_generation(&self, spec: NewGeneration, first: StepChanges) -> Result<Advanced> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let now = self.db_now(&mut *tx).await?;
         let id = new_id();
         sqlx::query(
@@ -405,7 +405,7 @@ impl GenerationStore for SqlStore {
         let rows = sqlx::query(
             "SELECT id FROM generations WHERE status = 'running' ORDER BY created_at, id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         rows.iter()
             .map(|row| Ok(row.try_get::<String, _>("id")?))
@@ -424,7 +424,7 @@ impl GenerationStore for SqlStore {
             for id in chunk {
                 query = query.bind(id);
             }
-            for row in query.fetch_all(self.pool()).await? {
+            for row in query.fetch_all(self.reader()).await? {
                 found.push(row.try_get::<String, _>("generation_id")?);
             }
         }
@@ -439,7 +439,7 @@ impl GenerationStore for SqlStore {
         expected_revision: i64,
         changes: StepChanges,
     ) -> Result<Advanced> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let now = self.db_now(&mut *tx).await?;
         let (advanced, events) = self
             .apply_changes(&mut tx, generation_id, now, expected_revision, changes)

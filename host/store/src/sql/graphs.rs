@@ -20,7 +20,7 @@ impl SqlStore {
         message: &str,
     ) -> Result<GraphVersion> {
         let now = self.local_now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         if self.backend() == Backend::Postgres {
             // Two saves of one project must not pick the same version number.
             sqlx::query("SELECT id FROM projects WHERE id = $1 FOR UPDATE")
@@ -95,7 +95,7 @@ impl GraphStore for SqlStore {
             "SELECT {GRAPH_INFO_COLUMNS}, snapshot FROM graph_states WHERE project_id = $1 ORDER BY version DESC LIMIT 1"
         ))
         .bind(project_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(graph_version).transpose()
     }
@@ -106,7 +106,7 @@ impl GraphStore for SqlStore {
         ))
         .bind(project_id)
         .bind(version)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         graph_version(&found(
             row,
@@ -122,7 +122,7 @@ impl GraphStore for SqlStore {
         .bind(project_id)
         .bind(page.sql_limit())
         .bind(i64::from(page.offset))
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(graph_version).collect()
     }
@@ -134,7 +134,7 @@ impl GraphStore for SqlStore {
         ttl: Duration,
     ) -> Result<bool> {
         // The database's clock: holders on machines whose clocks disagree still take turns.
-        let now = self.db_now(self.pool()).await?;
+        let now = self.db_now(self.reader()).await?;
         let expires = now + ttl.as_millis() as i64;
         let result = sqlx::query(
             "INSERT INTO graph_sessions (project_id, holder, lease_expires_at, acquired_at) VALUES ($1, $2, $3, $4)
@@ -148,7 +148,7 @@ impl GraphStore for SqlStore {
         .bind(holder)
         .bind(expires)
         .bind(now)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .map_err(crate::error::parent_missing("project", project_id))?;
         Ok(result.rows_affected() == 1)
@@ -158,7 +158,7 @@ impl GraphStore for SqlStore {
         sqlx::query("DELETE FROM graph_sessions WHERE project_id = $1 AND holder = $2")
             .bind(project_id)
             .bind(holder)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }

@@ -133,7 +133,7 @@ mod tests {
     async fn a_shipped_migration_that_changed_is_refused() {
         let (_dir, store) = sqlite().await;
         sqlx::query("UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 1")
-            .execute(store.pool())
+            .execute(store.writer())
             .await
             .unwrap();
         let err = store.migrate().await.unwrap_err();
@@ -157,7 +157,7 @@ mod tests {
              CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL,
                  checksum TEXT NOT NULL, applied_at BIGINT NOT NULL);",
         )
-        .execute(store.pool())
+        .execute(store.writer())
         .await
         .unwrap();
         for migration in SQLITE.iter() {
@@ -165,14 +165,14 @@ mod tests {
                 .bind(migration.version)
                 .bind(migration.description.to_string())
                 .bind(earlier_checksum(migration.sql.as_str()))
-                .execute(store.pool())
+                .execute(store.writer())
                 .await
                 .unwrap();
         }
         // Had any migration run again, creating its tables or columns would fail.
         store.migrate().await.unwrap();
         let recorded: i64 = sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations")
-            .fetch_one(store.pool())
+            .fetch_one(store.writer())
             .await
             .unwrap()
             .try_get("n")
@@ -186,7 +186,7 @@ mod tests {
             "data survives"
         );
         let gone = sqlx::query("SELECT 1 FROM schema_migrations")
-            .fetch_all(store.pool())
+            .fetch_all(store.writer())
             .await;
         assert!(gone.is_err(), "the earlier history table is dropped");
 
@@ -197,7 +197,7 @@ mod tests {
                  checksum TEXT NOT NULL, applied_at BIGINT NOT NULL);
              INSERT INTO schema_migrations VALUES (1, 'core', 'not-the-file', 0);",
         )
-        .execute(store.pool())
+        .execute(store.writer())
         .await
         .unwrap();
         assert!(store.migrate().await.is_err());

@@ -55,7 +55,12 @@ impl Backend {
 /// The store on a SQL database.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
+    /// Connections for reads (and, on PostgreSQL, for everything).
     pool: AnyPool,
+    /// Connections for writes: on SQLite one connection, so the process's writers queue
+    /// for it in order instead of contending for the file's write lock (SQLite's busy
+    /// handler sleeps 1–100 ms per retry); on PostgreSQL the same pool as reads.
+    writer: AnyPool,
     backend: Backend,
     events: EventHub,
     /// Added to this machine's clock where the store stamps a time itself (creation times
@@ -89,31 +94,47 @@ impl SqlStore {
         let options = AnyConnectOptions::from_str(url)
             .map_err(|err| StoreError::Invalid(format!("bad database URL: {err}")))?
             .log_statements(tracing::log::LevelFilter::Trace);
-        let pool_options = match backend {
-            // SQLite has one writer; a few connections serve concurrent readers (WAL).
-            Backend::Sqlite => AnyPoolOptions::new()
-                .max_connections(4)
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        sqlx::raw_sql(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                        )
-                        .execute(conn)
-                        .await?;
-                        Ok(())
+        let connect = |max: u32| {
+            let pool_options = match backend {
+                Backend::Sqlite => AnyPoolOptions::new().max_connections(max).after_connect(
+                    |conn, _| {
+                        Box::pin(async move {
+                            sqlx::raw_sql(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .execute(conn)
+                            .await?;
+                            Ok(())
+                        })
+                    },
+                ),
+                Backend::Postgres => AnyPoolOptions::new().max_connections(max),
+            };
+            let options = options.clone();
+            async move {
+                pool_options
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(|err| {
+                        StoreError::Unavailable(format!("cannot connect to {}: {err}", redact(url)))
                     })
-                }),
-            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+            }
         };
-        let pool = pool_options
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
-            .await
-            .map_err(|err| {
-                StoreError::Unavailable(format!("cannot connect to {}: {err}", redact(url)))
-            })?;
-        migrate::run(&pool, backend).await?;
+        let (pool, writer) = match backend {
+            // SQLite has one writer: writes queue for one connection, a few more serve
+            // concurrent readers (WAL).
+            Backend::Sqlite => {
+                let writer = connect(1).await?;
+                (connect(4).await?, writer)
+            }
+            Backend::Postgres => {
+                let pool = connect(16).await?;
+                (pool.clone(), pool)
+            }
+        };
+        migrate::run(&writer, backend).await?;
         let events = match backend {
             Backend::Sqlite => EventHub::local(),
             Backend::Postgres => EventHub::postgres(url).await.map_err(|err| {
@@ -125,6 +146,7 @@ impl SqlStore {
         };
         Ok(SqlStore {
             pool,
+            writer,
             backend,
             events,
             local_clock_offset_ms: 0,
@@ -133,7 +155,7 @@ impl SqlStore {
 
     /// Applies pending migrations (done by `connect`; safe to repeat).
     pub async fn migrate(&self) -> Result<()> {
-        migrate::run(&self.pool, self.backend).await
+        migrate::run(&self.writer, self.backend).await
     }
 
     /// The database in use.
@@ -145,6 +167,7 @@ impl SqlStore {
     pub async fn close(&self) {
         self.events.close();
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     /// This handle with its own clock shifted by `offset_ms`, as on a machine whose clock is
@@ -155,8 +178,14 @@ impl SqlStore {
         self
     }
 
-    pub(crate) fn pool(&self) -> &AnyPool {
+    /// Connections for statements that only read.
+    pub(crate) fn reader(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Connections for transactions and statements that write.
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// This machine's time in Unix milliseconds (with the configured offset).

@@ -27,7 +27,7 @@ impl ProjectStore for SqlStore {
             .bind(&user.name)
             .bind(&user.email)
             .bind(user.created_at)
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .map_err(|err| match StoreError::from(err) {
                 StoreError::Conflict(_) => {
@@ -41,7 +41,7 @@ impl ProjectStore for SqlStore {
     async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
         let row = sqlx::query(sql!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
             .bind(email)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await?;
         row.as_ref().map(user).transpose()
     }
@@ -58,7 +58,7 @@ impl ProjectStore for SqlStore {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         sqlx::query("INSERT INTO projects (id, name, owner_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&project.id)
             .bind(&project.name)
@@ -85,7 +85,7 @@ impl ProjectStore for SqlStore {
     async fn project(&self, id: &str) -> Result<Project> {
         let row = sqlx::query(sql!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"))
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await?;
         project(&found(row, "project", id)?)
     }
@@ -96,7 +96,7 @@ impl ProjectStore for SqlStore {
         ))
         .bind(page.sql_limit())
         .bind(i64::from(page.offset))
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(project).collect()
     }
@@ -109,7 +109,7 @@ impl ProjectStore for SqlStore {
         .bind(project_id)
         .bind(user_id)
         .bind(role.as_str())
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -119,7 +119,7 @@ impl ProjectStore for SqlStore {
             "SELECT user_id, role FROM project_members WHERE project_id = $1 ORDER BY user_id",
         )
         .bind(project_id)
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         rows.iter()
             .map(|row| {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use sqlx::Row;
 
 use super::batch;
-use super::rows::{EXECUTION_COLUMNS, TAKE_COLUMNS, execution, found, take};
+use super::rows::{EXECUTION_COLUMNS, TAKE_COLUMNS, execution, execution_status, found, take};
 use super::{Backend, Params, SqlStore};
 use crate::events::{QueueEvent, Subscription};
 use crate::model::*;
@@ -48,7 +48,7 @@ impl SqlStore {
         status: ExecutionStatus,
         reused: bool,
     ) -> Result<Vec<Execution>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let now = self.db_now(&mut *tx).await?;
         let (inserted, new) =
             batch::insert_executions(&mut tx, self.backend(), now, specs, status, reused).await?;
@@ -182,7 +182,7 @@ impl ExecutionQueue for SqlStore {
             query = query.bind(digest);
         }
         query = query.bind(i64::try_from(limit).unwrap_or(i64::MAX));
-        let rows = query.fetch_all(self.pool()).await?;
+        let rows = query.fetch_all(self.writer()).await?;
         let mut claimed = rows.iter().map(execution).collect::<Result<Vec<_>>>()?;
         // RETURNING gives no order; run them in queue order.
         claimed.sort_by(|a, b| {
@@ -196,7 +196,7 @@ impl ExecutionQueue for SqlStore {
     }
 
     async fn release(&self, worker_id: &str, ids: &[String]) -> Result<Vec<String>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let mut released = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(ID_CHUNK) {
             let mut params = Params::new(self.backend());
@@ -235,7 +235,7 @@ impl ExecutionQueue for SqlStore {
         .bind(lease_ms(lease))
         .bind(id)
         .bind(worker_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?;
         match row {
             Some(row) => execution(&row),
@@ -268,7 +268,7 @@ impl ExecutionQueue for SqlStore {
             for id in chunk {
                 query = query.bind(id);
             }
-            for row in query.fetch_all(self.pool()).await? {
+            for row in query.fetch_all(self.writer()).await? {
                 renewed.push(execution(&row)?);
             }
         }
@@ -295,7 +295,7 @@ impl ExecutionQueue for SqlStore {
         .bind(message)
         .bind(id)
         .bind(worker_id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         if result.rows_affected() == 0 {
             return Err(self.not_running_error(id, worker_id).await);
@@ -320,7 +320,7 @@ impl ExecutionQueue for SqlStore {
         outcomes: Vec<(String, Outcome)>,
     ) -> Result<Vec<Result<(Execution, Option<Take>)>>> {
         let ids: Vec<String> = outcomes.iter().map(|(id, _)| id.clone()).collect();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let now = self.db_now(&mut *tx).await?;
         let recorded =
             batch::finish_executions(&mut tx, self.backend(), now, worker_id, outcomes).await?;
@@ -347,7 +347,7 @@ impl ExecutionQueue for SqlStore {
     }
 
     async fn cancel(&self, id: &str) -> Result<Execution> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let row = sqlx::query(sql!(
             "UPDATE node_executions SET status = 'cancelled', error = 'cancelled before it started', finished_at = {}
              WHERE id = $1 AND status = 'queued' RETURNING {EXECUTION_COLUMNS}",
@@ -369,7 +369,7 @@ impl ExecutionQueue for SqlStore {
         ))
         .bind(true)
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?;
         self.updated_or_conflict(row, id, |status| format!("execution {id} already {status}"))
             .await
@@ -381,7 +381,7 @@ impl ExecutionQueue for SqlStore {
         ))
         .bind(priority)
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?;
         self.updated_or_conflict(row, id, |status| {
             format!("only queued executions can change priority; {id} is {status}")
@@ -403,7 +403,7 @@ impl ExecutionQueue for SqlStore {
         .bind(current.spec.priority)
         .bind(current.enqueued_at)
         .bind(id)
-        .fetch_one(self.pool())
+        .fetch_one(self.reader())
         .await?;
         let ahead: i64 = row.try_get("ahead")?;
         Ok(Some(ahead as u64 + 1))
@@ -414,7 +414,7 @@ impl ExecutionQueue for SqlStore {
             "SELECT {EXECUTION_COLUMNS} FROM node_executions WHERE id = $1"
         ))
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.reader())
         .await?;
         execution(&found(row, "execution", id)?)
     }
@@ -430,8 +430,33 @@ impl ExecutionQueue for SqlStore {
             for id in chunk {
                 query = query.bind(id);
             }
-            for row in query.fetch_all(self.pool()).await? {
+            for row in query.fetch_all(self.reader()).await? {
                 found.push(execution(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn outcomes(&self, ids: &[String]) -> Result<Vec<ExecutionOutcome>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(ID_CHUNK) {
+            let sql = format!(
+                "SELECT e.id, e.status, e.error, c.take_id FROM node_executions e
+                 LEFT JOIN result_cache c ON c.cache_key = e.cache_key
+                 WHERE e.id IN ({})",
+                Params::new(self.backend()).list(chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(self.reader()).await? {
+                found.push(ExecutionOutcome {
+                    id: row.try_get("id")?,
+                    status: execution_status(&row)?,
+                    error: row.try_get("error")?,
+                    take_id: row.try_get("take_id")?,
+                });
             }
         }
         Ok(found)
@@ -451,14 +476,14 @@ impl ExecutionQueue for SqlStore {
         .bind(node_id)
         .bind(page.sql_limit())
         .bind(i64::from(page.offset))
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(execution).collect()
     }
 
     async fn recover_expired(&self, max_attempts: i64) -> Result<Recovery> {
         let now = self.backend().now_sql();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let recovered = |rows: Vec<sqlx::any::AnyRow>| -> Result<Vec<Execution>> {
             rows.iter().map(execution).collect()
         };
@@ -513,7 +538,7 @@ impl ExecutionQueue for SqlStore {
         ))
         .bind(project_id)
         .bind(node_id)
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(take).collect()
     }
@@ -521,7 +546,7 @@ impl ExecutionQueue for SqlStore {
     async fn take(&self, id: &str) -> Result<Take> {
         let row = sqlx::query(sql!("SELECT {TAKE_COLUMNS} FROM takes WHERE id = $1"))
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.reader())
             .await?;
         take(&found(row, "take", id)?)
     }
@@ -538,7 +563,7 @@ impl ExecutionQueue for SqlStore {
         .bind(project_id)
         .bind(after.unwrap_or(""))
         .bind(i64::from(limit.clamp(1, Page::MAX_LIMIT)))
-        .fetch_all(self.pool())
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(take).collect()
     }
@@ -554,7 +579,7 @@ impl ExecutionQueue for SqlStore {
             for id in chunk {
                 query = query.bind(id);
             }
-            for row in query.fetch_all(self.pool()).await? {
+            for row in query.fetch_all(self.reader()).await? {
                 let take = take(&row)?;
                 found.insert(take.id.clone(), take);
             }
@@ -579,7 +604,7 @@ impl ExecutionQueue for SqlStore {
             for key in chunk {
                 query = query.bind(key);
             }
-            for row in query.fetch_all(self.pool()).await? {
+            for row in query.fetch_all(self.reader()).await? {
                 found.insert(row.try_get("cache_key")?, take(&row)?);
             }
         }
@@ -604,7 +629,7 @@ impl ExecutionQueue for SqlStore {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(project_id)
             .bind(true)
-            .fetch_all(self.pool())
+            .fetch_all(self.reader())
             .await?;
         let mut usage = Vec::with_capacity(rows.len());
         for row in rows {

@@ -85,10 +85,16 @@ pub const EXECUTION_COLUMNS: &str = "id, project_id, node_id, plugin_type, plugi
      status, request, cache_key, requested_by, progress, progress_message, error, worker_id, lease_expires_at, \
      attempts, cancel_requested, reused, usage, enqueued_at, started_at, finished_at";
 
+/// The `status` column of a `node_executions` row.
+pub fn execution_status(row: &AnyRow) -> Result<ExecutionStatus> {
+    let status: String = row.try_get("status")?;
+    ExecutionStatus::parse(&status)
+        .ok_or_else(|| StoreError::Database(format!("unknown execution status {status:?}")))
+}
+
 /// A `node_executions` row.
 pub fn execution(row: &AnyRow) -> Result<Execution> {
     let tier: String = row.try_get("tier")?;
-    let status: String = row.try_get("status")?;
     Ok(Execution {
         id: row.try_get("id")?,
         spec: NewExecution {
@@ -104,8 +110,7 @@ pub fn execution(row: &AnyRow) -> Result<Execution> {
             cache_key: row.try_get("cache_key")?,
             requested_by: row.try_get("requested_by")?,
         },
-        status: ExecutionStatus::parse(&status)
-            .ok_or_else(|| StoreError::Database(format!("unknown status {status:?}")))?,
+        status: execution_status(row)?,
         progress: row.try_get("progress")?,
         progress_message: row.try_get("progress_message")?,
         error: row.try_get("error")?,
