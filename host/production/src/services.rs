@@ -159,3 +159,58 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::fixture;
+
+    #[tokio::test]
+    async fn another_project_s_asset_is_not_found_like_a_missing_one() {
+        let f = fixture(&[]).await;
+        let store: Arc<dyn Store> = f.store.clone();
+        let owner = store.project(&f.project_id).await.unwrap().owner_id;
+        let other = store.create_project("Other", &owner).await.unwrap();
+        let bytes = b"someone else's reference".to_vec();
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let key = content_key(&sha256);
+        f.objects.put(&key, bytes.clone(), "image/png").await.unwrap();
+        let theirs = store
+            .insert_asset(NewAsset {
+                project_id: other.id.clone(),
+                kind: "image".into(),
+                name: "theirs".into(),
+                mime: "image/png".into(),
+                size: bytes.len() as i64,
+                sha256,
+                object_key: key,
+                thumbnail_key: None,
+                fields: "{}".into(),
+            })
+            .await
+            .unwrap();
+        let services_of = |scope: ProjectScope| {
+            ExecutionServices {
+                store: store.clone(),
+                scope,
+                objects: f.objects.clone(),
+                node_id: "shot-1".into(),
+                progress: watch::channel((0.0, String::new())).0,
+                http: None,
+            }
+        };
+        let mine = services_of(ProjectScope::open(store.clone(), &f.project_id).await.unwrap());
+        for answer in [
+            mine.asset_metadata(&theirs.id).await.map(|_| ()),
+            mine.read_asset(&theirs.id).await.map(|_| ()),
+        ] {
+            assert_eq!(answer, Err(ServiceError::NotFound(theirs.id.clone())));
+        }
+        assert_eq!(
+            mine.read_asset("no-such-asset").await.unwrap_err().to_string(),
+            "asset \"no-such-asset\" not found"
+        );
+        let owners = services_of(ProjectScope::open(store.clone(), &other.id).await.unwrap());
+        assert_eq!(owners.read_asset(&theirs.id).await.unwrap(), bytes);
+    }
+}
