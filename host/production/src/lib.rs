@@ -23,7 +23,9 @@ pub use generator::{
     GenerateError, GenerateEvent, GenerateReport, GenerateRequest, Generator, NodeResult,
 };
 pub use plugin_files::{FileProblem, Origin, PluginFile, PluginFolders};
-pub use plugin_set::{LoadPolicy, LoadWarning, LoadedPlugins, PluginSet, ShadowReason, Source};
+pub use plugin_set::{
+    LoadPolicy, LoadWarning, LoadedPlugins, NotInstalled, PluginSet, ShadowReason, Source,
+};
 pub use tiers::{BadPipelineOrigin, TierQueue};
 pub use worker::WorkerPool;
 

@@ -15,11 +15,20 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context;
 use mdc_runtime::graph::DescriptorCatalog;
 use mdc_runtime::plugin::{Plugin, PluginEngine};
 
 use super::plugin_files::{FileProblem, Origin, PluginFile, PluginFolders, load_files};
+
+/// A node type no loaded plugin serves.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no plugin for node type {type_id:?} is installed (installed: {installed})")]
+pub struct NotInstalled {
+    /// The node type asked for.
+    pub type_id: String,
+    /// The node types that are installed, comma-separated.
+    pub installed: String,
+}
 
 /// How plugins are loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,12 +262,10 @@ impl PluginSet {
     }
 
     /// The plugin serving a type, or an error naming what is installed.
-    pub fn require(&self, type_id: &str) -> anyhow::Result<&Plugin> {
-        self.get(type_id).with_context(|| {
-            format!(
-                "no plugin for node type {type_id:?} is installed (installed: {})",
-                self.by_type.keys().cloned().collect::<Vec<_>>().join(", ")
-            )
+    pub fn require(&self, type_id: &str) -> Result<&Plugin, NotInstalled> {
+        self.get(type_id).ok_or_else(|| NotInstalled {
+            type_id: type_id.to_string(),
+            installed: self.by_type.keys().cloned().collect::<Vec<_>>().join(", "),
         })
     }
 
