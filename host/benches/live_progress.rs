@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
-use mdc_outbound::{HttpClient, HttpSettings};
 use mdc::local_services::TerminalServices;
+use mdc_outbound::{HttpClient, HttpSettings};
 use mdc_runtime::plugin::types::{
     HttpError, NodeInput, ParamEntry, ParamValue, QualityTier, SocketMessage, SocketRequest,
 };

@@ -13,8 +13,8 @@ use mdc_runtime::plugin::types::{
 };
 use mdc_runtime::plugin::{BodyStream, HostServices, SocketStream};
 
-use mdc_outbound::HttpClient;
 use crate::terminal;
+use mdc_outbound::HttpClient;
 
 /// Local files registered as assets under opaque ids (`asset-1`, …).
 #[derive(Debug, Default)]

@@ -287,7 +287,9 @@ fn scaffold_check() -> Result<(), String> {
 /// it, rather than `cargo run -p mdc`, spares a second build of the engine with the features
 /// of `mdc` alone (about ten minutes on two cores).
 fn mdc_built_by_tests() -> Result<PathBuf, String> {
-    let mdc = target_dir().join("debug").join(format!("mdc{}", std::env::consts::EXE_SUFFIX));
+    let mdc = target_dir()
+        .join("debug")
+        .join(format!("mdc{}", std::env::consts::EXE_SUFFIX));
     if mdc.is_file() {
         Ok(mdc)
     } else {

@@ -85,10 +85,7 @@ pub(crate) const PIN: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Pins content keys before their bytes are checked or written, waiting out a removal of the
 /// same bytes under way (after which they are written again).
-pub async fn pin(
-    store: &dyn AssetStore,
-    keys: &[String],
-) -> Result<String, mdc_store::StoreError> {
+pub async fn pin(store: &dyn AssetStore, keys: &[String]) -> Result<String, mdc_store::StoreError> {
     let mut waited = std::time::Duration::ZERO;
     loop {
         match store.pin_objects(keys, PIN).await {

@@ -143,10 +143,12 @@ async fn orphaned_outputs(
             .await?;
         for take in &takes {
             match mdc_wire::decode_outputs(&take.outputs) {
-                Ok(outputs) => kept.extend(outputs.values.into_iter().filter_map(|v| match v.value {
-                    Value::Asset(asset) => Some(asset.id),
-                    _ => None,
-                })),
+                Ok(outputs) => {
+                    kept.extend(outputs.values.into_iter().filter_map(|v| match v.value {
+                        Value::Asset(asset) => Some(asset.id),
+                        _ => None,
+                    }))
+                }
                 Err(err) => {
                     tracing::warn!(take = %take.id, %err, "a take cannot be read; its project is skipped");
                     return Ok(None);

@@ -633,16 +633,23 @@ async fn garbage_collection_removes_what_no_take_keeps_and_bytes_no_row_uses() {
     let named = output(&fx, b"named by a node").await;
     save_graph(
         &fx,
-        vec![Node::new("shot-1", "shot", "0.1.0").with_param(
-            "reference",
-            ParamValue::AssetRef(named.id.clone()),
-        )],
+        vec![
+            Node::new("shot-1", "shot", "0.1.0")
+                .with_param("reference", ParamValue::AssetRef(named.id.clone())),
+        ],
     )
     .await;
     // Bytes a crashed upload left without a row; bytes an upload is writing now (pinned).
     let stray = content_key(&hex::encode(Sha256::digest(b"stray")));
     let writing = content_key(&hex::encode(Sha256::digest(b"being written")));
-    let pin = fx.store.pin_objects(std::slice::from_ref(&writing), std::time::Duration::from_secs(60)).await.unwrap();
+    let pin = fx
+        .store
+        .pin_objects(
+            std::slice::from_ref(&writing),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
     for key in [&stray, &writing] {
         mdc_store::objects::ObjectStore::put(&objects, key, b"x".to_vec(), "image/png")
             .await
@@ -662,7 +669,9 @@ async fn garbage_collection_removes_what_no_take_keeps_and_bytes_no_row_uses() {
         min_age: std::time::Duration::ZERO,
         dry_run: true,
     };
-    let dry = collect_garbage(fx.store.as_ref(), &objects, old_enough).await.unwrap();
+    let dry = collect_garbage(fx.store.as_ref(), &objects, old_enough)
+        .await
+        .unwrap();
     assert_eq!((dry.outputs, dry.output_bytes), (1, 20), "{dry:?}");
     assert_eq!(stored_files(&fx.objects), 4, "a dry run removes nothing");
 
@@ -676,16 +685,31 @@ async fn garbage_collection_removes_what_no_take_keeps_and_bytes_no_row_uses() {
     )
     .await
     .unwrap();
-    assert_eq!((done.outputs, done.objects, done.skipped_projects), (1, 1, 0), "{done:?}");
+    assert_eq!(
+        (done.outputs, done.objects, done.skipped_projects),
+        (1, 1, 0),
+        "{done:?}"
+    );
     assert!(fx.store.asset(&orphan.id).await.is_err());
     for asset in [&kept, &named] {
         let still = fx.store.asset(&asset.id).await.unwrap();
-        assert!(mdc_store::objects::ObjectStore::exists(&objects, &still.data.object_key).await.unwrap());
+        assert!(
+            mdc_store::objects::ObjectStore::exists(&objects, &still.data.object_key)
+                .await
+                .unwrap()
+        );
     }
-    assert!(mdc_store::objects::ObjectStore::exists(&objects, &writing).await.unwrap(), "pinned bytes stay");
+    assert!(
+        mdc_store::objects::ObjectStore::exists(&objects, &writing)
+            .await
+            .unwrap(),
+        "pinned bytes stay"
+    );
     // Once the upload's pin is gone, its bytes without a row go too.
     fx.store.unpin_objects(&pin).await.unwrap();
-    let last = collect_garbage(fx.store.as_ref(), &objects, GcOptions::default()).await.unwrap();
+    let last = collect_garbage(fx.store.as_ref(), &objects, GcOptions::default())
+        .await
+        .unwrap();
     assert_eq!(last.objects, 1);
     assert_eq!(stored_files(&fx.objects), 2);
 }

@@ -450,11 +450,17 @@ mod tests {
     #[test]
     fn errors_inside_the_driver_keep_their_case_at_the_edge() {
         let store = anyhow::Error::from(StoreError::Unavailable("gone".into())).context("a pass");
-        assert!(matches!(GenerateError::from(store), GenerateError::Store(StoreError::Unavailable(_))));
+        assert!(matches!(
+            GenerateError::from(store),
+            GenerateError::Store(StoreError::Unavailable(_))
+        ));
         let plan = anyhow::Error::from(mdc_runtime::schedule::PlanError::UnknownNode("x".into()));
         assert!(matches!(GenerateError::from(plan), GenerateError::Plan(_)));
         let other = anyhow::anyhow!("a take cannot be read");
-        assert!(matches!(GenerateError::from(other), GenerateError::Internal(_)));
+        assert!(matches!(
+            GenerateError::from(other),
+            GenerateError::Internal(_)
+        ));
     }
 
     fn character(id: &str, name: &str) -> Node {

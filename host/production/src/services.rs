@@ -133,7 +133,9 @@ impl ExecutionServices {
 /// internals, which go to the log.
 fn unavailable(what: &str, err: &dyn std::fmt::Display) -> ServiceError {
     tracing::warn!(%err, "could not {what} for a plugin");
-    ServiceError::Unavailable(format!("could not {what}: storage is unavailable, try again"))
+    ServiceError::Unavailable(format!(
+        "could not {what}: storage is unavailable, try again"
+    ))
 }
 
 /// How long a plugin's host call waits for a database that stopped answering.
@@ -174,7 +176,10 @@ mod tests {
         let bytes = b"someone else's reference".to_vec();
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let key = content_key(&sha256);
-        f.objects.put(&key, bytes.clone(), "image/png").await.unwrap();
+        f.objects
+            .put(&key, bytes.clone(), "image/png")
+            .await
+            .unwrap();
         let theirs = store
             .insert_asset(NewAsset {
                 project_id: other.id.clone(),
@@ -189,17 +194,19 @@ mod tests {
             })
             .await
             .unwrap();
-        let services_of = |scope: ProjectScope| {
-            ExecutionServices {
-                store: store.clone(),
-                scope,
-                objects: f.objects.clone(),
-                node_id: "shot-1".into(),
-                progress: watch::channel((0.0, String::new())).0,
-                http: None,
-            }
+        let services_of = |scope: ProjectScope| ExecutionServices {
+            store: store.clone(),
+            scope,
+            objects: f.objects.clone(),
+            node_id: "shot-1".into(),
+            progress: watch::channel((0.0, String::new())).0,
+            http: None,
         };
-        let mine = services_of(ProjectScope::open(store.clone(), &f.project_id).await.unwrap());
+        let mine = services_of(
+            ProjectScope::open(store.clone(), &f.project_id)
+                .await
+                .unwrap(),
+        );
         for answer in [
             mine.asset_metadata(&theirs.id).await.map(|_| ()),
             mine.read_asset(&theirs.id).await.map(|_| ()),
@@ -207,7 +214,10 @@ mod tests {
             assert_eq!(answer, Err(ServiceError::NotFound(theirs.id.clone())));
         }
         assert_eq!(
-            mine.read_asset("no-such-asset").await.unwrap_err().to_string(),
+            mine.read_asset("no-such-asset")
+                .await
+                .unwrap_err()
+                .to_string(),
             "asset \"no-such-asset\" not found"
         );
         let owners = services_of(ProjectScope::open(store.clone(), &other.id).await.unwrap());

@@ -353,10 +353,7 @@ impl Slot {
             Ok(Ok(outcome)) => {
                 let usage = usage_json(estimate.as_ref(), started.elapsed(), Some(&outcome.report));
                 match encode_outputs(&outcome.value) {
-                    Ok(outputs) => Outcome::Succeeded {
-                        outputs,
-                        usage,
-                    },
+                    Ok(outputs) => Outcome::Succeeded { outputs, usage },
                     // Stored, it could not be read back: the take would fail every reuse.
                     Err(err) => Outcome::Failed {
                         error: match plugin {

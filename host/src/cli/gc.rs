@@ -27,7 +27,11 @@ pub async fn run(args: GcArgs, data_dir: &std::path::Path) -> anyhow::Result<()>
         dry_run: args.dry_run,
     };
     let report = collect_garbage(store.as_ref(), objects.as_ref(), options).await?;
-    let verb = if args.dry_run { "would remove" } else { "removed" };
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
     println!(
         "{verb} {} orphaned output(s) ({}) and {} stored object(s)",
         report.outputs,

@@ -18,10 +18,10 @@ use serde_json::{Value as Json, json};
 use super::json_input::{inputs_from_json, params_from_json};
 use super::plugin_folders::{self, PluginChoice};
 use super::scaffold;
-use mdc_outbound::{HttpClient, HttpSettings};
 use crate::local_services::{TerminalServices, log_line, prepare_out_dir};
-use mdc_production::{Origin, PluginFile, PluginFolders, PluginSet};
 use crate::terminal::{self, plugin_error};
+use mdc_outbound::{HttpClient, HttpSettings};
+use mdc_production::{Origin, PluginFile, PluginFolders, PluginSet};
 
 /// Plugin sub-commands.
 #[derive(Debug, Subcommand)]

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use mdc_runtime::plugin::{EngineConfig, PluginEngine};
 
+use crate::terminal;
 use mdc_production::{
     LoadPolicy, LoadWarning, LoadedPlugins, PluginFolders, PluginSet, ShadowReason,
 };
-use crate::terminal;
 
 /// How the command chooses between components declaring the same node type.
 #[derive(Debug, Clone, Args)]

@@ -23,10 +23,10 @@ use mdc_store::{Store, Tier};
 use super::file_name::UniqueNames;
 use super::local::{open_project, open_stores};
 use super::plugin_folders::{self, PluginChoice};
+use crate::terminal;
 use mdc_production::{
     GenerateEvent, GenerateRequest, Generator, NodeResult, PluginSet, TierQueue, WorkerPool,
 };
-use crate::terminal;
 use mdc_wire::{decode_graph, encode_graph};
 
 /// Arguments of `mdc storyboard`.

@@ -132,7 +132,11 @@ impl GraphDocument {
             node
         });
         let edges = self.edges.into_iter().map(|e| {
-            Edge::new(e.id, (e.source, e.source_handle), (e.target, e.target_handle))
+            Edge::new(
+                e.id,
+                (e.source, e.source_handle),
+                (e.target, e.target_handle),
+            )
         });
         Graph::from_parts(nodes, edges)
     }

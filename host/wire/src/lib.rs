@@ -23,7 +23,9 @@ pub use execution::{
     ExecutionRequest, InputRecord, PluginBuild, decode_input, decode_outputs, encode_input,
     encode_outputs,
 };
-pub use graph::{EdgeRecord, GraphDocument, NodeRecord, PositionRecord, decode_graph, encode_graph};
+pub use graph::{
+    EdgeRecord, GraphDocument, NodeRecord, PositionRecord, decode_graph, encode_graph,
+};
 pub use values::{AssetRecord, ParamRecord, ValueRecord};
 
 /// Why something cannot be encoded.

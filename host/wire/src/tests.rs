@@ -53,7 +53,10 @@ fn build() -> PluginBuild {
 
 #[test]
 fn inputs_requests_and_outputs_round_trip() {
-    assert_eq!(decode_input(&encode_input(&input()).unwrap()).unwrap(), input());
+    assert_eq!(
+        decode_input(&encode_input(&input()).unwrap()).unwrap(),
+        input()
+    );
     let request = ExecutionRequest::new(build(), &input()).unwrap();
     let read = ExecutionRequest::from_json(&request.to_json()).unwrap();
     assert_eq!(read.plugin, build());
@@ -135,23 +138,34 @@ fn numbers_that_cannot_be_read_back_are_refused() {
         };
         assert_eq!(
             encode_outputs(&outputs).unwrap_err().to_string(),
-            format!("output \"depth\" is {number}, which cannot be stored: only finite numbers can")
+            format!(
+                "output \"depth\" is {number}, which cannot be stored: only finite numbers can"
+            )
         );
         assert!(ValueRecord::try_from(&Value::Number(number)).is_err());
         assert!(ParamRecord::try_from(&ParamValue::Number(number)).is_err());
         let mut bad = input();
         bad.params[2].value = ParamValue::Number(number);
         let err = encode_input(&bad).unwrap_err().to_string();
-        assert!(err.starts_with("parameter \"cfg\" of node \"shot-1\" is "), "{err}");
+        assert!(
+            err.starts_with("parameter \"cfg\" of node \"shot-1\" is "),
+            "{err}"
+        );
         assert!(ExecutionRequest::new(build(), &bad).is_err());
         let graph = Graph::from_parts(
             [Node::new("shot-1", "shot", "0.1.0").with_param("cfg", ParamValue::Number(number))],
             [],
         );
         assert!(encode_graph(&graph).is_err());
-        let graph = Graph::from_parts([Node::new("shot-1", "shot", "0.1.0").with_position(number, 0.0)], []);
+        let graph = Graph::from_parts(
+            [Node::new("shot-1", "shot", "0.1.0").with_position(number, 0.0)],
+            [],
+        );
         let err = encode_graph(&graph).unwrap_err().to_string();
-        assert!(err.starts_with("the position of node \"shot-1\" is "), "{err}");
+        assert!(
+            err.starts_with("the position of node \"shot-1\" is "),
+            "{err}"
+        );
     }
 }
 
@@ -159,7 +173,11 @@ fn numbers_that_cannot_be_read_back_are_refused() {
 fn malformed_records_are_refused_with_what_was_read() {
     let err = decode_outputs(r#"{"summary":"","values":[{"port":"p","value":{"number":null}}]}"#)
         .unwrap_err();
-    assert!(err.to_string().starts_with("a take's outputs cannot be read: "), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("a take's outputs cannot be read: "),
+        "{err}"
+    );
     for bad in [
         r#"{"summary":"","values":[{"port":"p","value":{"text":1}}]}"#,
         r#"{"summary":"","values":[{"port":"p","value":{"text":"a","integer":2}}]}"#,
@@ -170,7 +188,14 @@ fn malformed_records_are_refused_with_what_was_read() {
         assert!(decode_outputs(bad).is_err(), "{bad}");
     }
     assert!(decode_input(r#"{"node_id": "x"}"#).is_err());
-    assert!(decode_input(&encode_input(&input()).unwrap().replace("\"high\"", "\"ultra\"")).is_err());
+    assert!(
+        decode_input(
+            &encode_input(&input())
+                .unwrap()
+                .replace("\"high\"", "\"ultra\"")
+        )
+        .is_err()
+    );
     assert!(decode_graph(r#"{"nodes":[{"id":"a"}],"edges":[]}"#).is_err());
     assert!(ExecutionRequest::from_json(r#"{"input":{}}"#).is_err());
 }

@@ -101,11 +101,26 @@ pub const EXAMPLES: &str = "examples";
 pub const CHARACTER: Kind = Kind {
     id: "character",
     fields: &[
-        Field { name: "name", rule: FieldRule::Text },
-        Field { name: "age", rule: FieldRule::Integer { min: 0, max: 150 } },
-        Field { name: "role", rule: FieldRule::Choice(ROLES) },
-        Field { name: "personality", rule: FieldRule::Text },
-        Field { name: "description", rule: FieldRule::Text },
+        Field {
+            name: "name",
+            rule: FieldRule::Text,
+        },
+        Field {
+            name: "age",
+            rule: FieldRule::Integer { min: 0, max: 150 },
+        },
+        Field {
+            name: "role",
+            rule: FieldRule::Choice(ROLES),
+        },
+        Field {
+            name: "personality",
+            rule: FieldRule::Text,
+        },
+        Field {
+            name: "description",
+            rule: FieldRule::Text,
+        },
     ],
 };
 
@@ -113,10 +128,22 @@ pub const CHARACTER: Kind = Kind {
 pub const STYLE: Kind = Kind {
     id: "style",
     fields: &[
-        Field { name: "keywords", rule: FieldRule::List },
-        Field { name: "palette", rule: FieldRule::Palette },
-        Field { name: "description", rule: FieldRule::Text },
-        Field { name: EXAMPLES, rule: FieldRule::AssetIds },
+        Field {
+            name: "keywords",
+            rule: FieldRule::List,
+        },
+        Field {
+            name: "palette",
+            rule: FieldRule::Palette,
+        },
+        Field {
+            name: "description",
+            rule: FieldRule::Text,
+        },
+        Field {
+            name: EXAMPLES,
+            rule: FieldRule::AssetIds,
+        },
     ],
 };
 
@@ -124,17 +151,32 @@ pub const STYLE: Kind = Kind {
 pub const ENVIRONMENT: Kind = Kind {
     id: "environment",
     fields: &[
-        Field { name: "type", rule: FieldRule::Choice(LOCATION_TYPES) },
-        Field { name: "mood", rule: FieldRule::Choice(MOODS) },
-        Field { name: "dimension", rule: FieldRule::Choice(DIMENSIONS) },
-        Field { name: "description", rule: FieldRule::Text },
+        Field {
+            name: "type",
+            rule: FieldRule::Choice(LOCATION_TYPES),
+        },
+        Field {
+            name: "mood",
+            rule: FieldRule::Choice(MOODS),
+        },
+        Field {
+            name: "dimension",
+            rule: FieldRule::Choice(DIMENSIONS),
+        },
+        Field {
+            name: "description",
+            rule: FieldRule::Text,
+        },
     ],
 };
 
 /// A reference image.
 pub const IMAGE: Kind = Kind {
     id: "image",
-    fields: &[Field { name: "description", rule: FieldRule::Text }],
+    fields: &[Field {
+        name: "description",
+        rule: FieldRule::Text,
+    }],
 };
 
 /// Every kind the library keeps.

@@ -72,7 +72,9 @@ impl Node for Character {
             )
             .param(Param::text("name", "Name").help("As the script names the character."))
             .param(Param::integer("age", "Age", 0..=150))
-            .param(Param::choice("role", "Role", ROLES.iter().copied()).help("How big the part is."))
+            .param(
+                Param::choice("role", "Role", ROLES.iter().copied()).help("How big the part is."),
+            )
             .param(
                 Param::multiline("personality", "Personality")
                     .help("A few words on who they are; drafts use it for posture and framing."),

@@ -59,7 +59,11 @@ impl Node for Environment {
             )
             .param(Param::choice("type", "Type", TYPES.iter().copied()))
             .param(Param::choice("mood", "Mood", MOODS.iter().copied()))
-            .param(Param::choice("dimension", "Dimension", DIMENSIONS.iter().copied()))
+            .param(Param::choice(
+                "dimension",
+                "Dimension",
+                DIMENSIONS.iter().copied(),
+            ))
             .param(Param::multiline("description", "Description"))
             .param(
                 Param::asset_ref("asset", "Library Asset", "environment")

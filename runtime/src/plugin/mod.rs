@@ -10,7 +10,7 @@ pub mod types;
 pub use descriptor_check::{DescriptorProblem, check_descriptor, check_value};
 pub use engine::{
     BodyStream, CallContext, CallOutcome, CallReport, CancellationToken, CodeSource, EngineConfig,
-    Grants, HostServices, InvalidOrigin, Limits, LiveInstance, NoServices, Plugin, PluginEngine, PluginHealth,
-    PoolingConfig, SUPPORTED_CONTRACTS, ServicesLayer, SocketStream,
+    Grants, HostServices, InvalidOrigin, Limits, LiveInstance, NoServices, Plugin, PluginEngine,
+    PluginHealth, PoolingConfig, SUPPORTED_CONTRACTS, ServicesLayer, SocketStream,
 };
 pub use error::{CallError, CallKind, Failure, LoadError, PluginLabel};

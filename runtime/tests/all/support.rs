@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use mdc_runtime::plugin::types::{
-    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, NodeInput, ParamEntry, ServiceError,
-    ParamValue, QualityTier, Value,
+    AssetMetadata, HttpError, HttpRequest, HttpResponse, LogLevel, NodeInput, ParamEntry,
+    ParamValue, QualityTier, ServiceError, Value,
 };
 use mdc_runtime::plugin::{
     CallContext, CallError, EngineConfig, HostServices, LoadError, Plugin, PluginEngine,

@@ -101,12 +101,25 @@ const HOST_CRATES: [(&str, &str, &[&str]); 6] = [
     (
         "mdc-production",
         "host/production",
-        &["mdc-runtime", "mdc-store", "mdc-wire", "mdc-library", "mdc-outbound"],
+        &[
+            "mdc-runtime",
+            "mdc-store",
+            "mdc-wire",
+            "mdc-library",
+            "mdc-outbound",
+        ],
     ),
     (
         "mdc",
         "host",
-        &["mdc-runtime", "mdc-store", "mdc-wire", "mdc-library", "mdc-outbound", "mdc-production"],
+        &[
+            "mdc-runtime",
+            "mdc-store",
+            "mdc-wire",
+            "mdc-library",
+            "mdc-outbound",
+            "mdc-production",
+        ],
     ),
 ];
 
@@ -127,7 +140,10 @@ fn host_crates_depend_only_downward() {
     for (name, folder, allowed) in HOST_CRATES {
         let manifest = workspace().join(folder).join("Cargo.toml");
         let text = std::fs::read_to_string(&manifest).unwrap();
-        assert!(text.contains(&format!("name = \"{name}\"")), "{folder} is {name}");
+        assert!(
+            text.contains(&format!("name = \"{name}\"")),
+            "{folder} is {name}"
+        );
         let deps = dependencies(&manifest);
         let named: Vec<&str> = deps
             .lines()

@@ -96,19 +96,21 @@ impl SqlStore {
             .log_statements(tracing::log::LevelFilter::Trace);
         let connect = |max: u32| {
             let pool_options = match backend {
-                Backend::Sqlite => AnyPoolOptions::new().max_connections(max).after_connect(
-                    |conn, _| {
-                        Box::pin(async move {
-                            sqlx::raw_sql(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                Backend::Sqlite => {
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                sqlx::raw_sql(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                            )
-                            .execute(conn)
-                            .await?;
-                            Ok(())
+                                )
+                                .execute(conn)
+                                .await?;
+                                Ok(())
+                            })
                         })
-                    },
-                ),
+                }
                 Backend::Postgres => AnyPoolOptions::new().max_connections(max),
             };
             let options = options.clone();

@@ -602,10 +602,22 @@ pub async fn finish_stores_a_take_and_caches_it(store: &SqlStore) {
     // Walking a project's takes: in id order, after the last one seen; none of another's.
     let walked = store.project_takes(&project.id, None, 10).await.unwrap();
     assert_eq!(walked, vec![take.clone()]);
-    let after = store.project_takes(&project.id, Some(&take.id), 10).await.unwrap();
+    let after = store
+        .project_takes(&project.id, Some(&take.id), 10)
+        .await
+        .unwrap();
     assert!(after.is_empty());
-    let other = store.create_project("Other", &project.owner_id).await.unwrap();
-    assert!(store.project_takes(&other.id, None, 10).await.unwrap().is_empty());
+    let other = store
+        .create_project("Other", &project.owner_id)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .project_takes(&other.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         store.cached_take(&spec.cache_key).await.unwrap(),
         Some(take.clone())

@@ -97,8 +97,16 @@ async fn overwrites_in_place(store: &dyn ObjectStore) {
 
 async fn lists_the_keys_of_a_folder(store: &dyn ObjectStore) {
     assert!(store.list("objects").await.unwrap().is_empty());
-    for key in [content_key("ab01"), content_key("ab02"), content_key("cd03"), "other/x".into()] {
-        store.put(&key, b"bytes".to_vec(), "text/plain").await.unwrap();
+    for key in [
+        content_key("ab01"),
+        content_key("ab02"),
+        content_key("cd03"),
+        "other/x".into(),
+    ] {
+        store
+            .put(&key, b"bytes".to_vec(), "text/plain")
+            .await
+            .unwrap();
     }
     let mut listed = store.list("objects").await.unwrap();
     listed.sort();

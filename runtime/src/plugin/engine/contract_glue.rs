@@ -141,7 +141,10 @@ macro_rules! node_contract_0_1_interfaces {
             ) -> wasmtime::Result<Result<moviedirector::node::assets::AssetMetadata, String>> {
                 self.require_capability(&rt::Capability::AssetRead, "read asset metadata")?;
                 let services = self.context.services.clone();
-                let answer = services.asset_metadata(&id).await.map_err(|e| e.to_string());
+                let answer = services
+                    .asset_metadata(&id)
+                    .await
+                    .map_err(|e| e.to_string());
                 if answer.is_ok() {
                     self.known_assets.insert(id);
                 }
@@ -192,7 +195,10 @@ macro_rules! node_contract_0_1_interfaces {
                 self.output_bytes = attempted;
                 self.charge_host_bytes(bytes.len());
                 let services = self.context.services.clone();
-                let answer = services.write_output(&mime, bytes).await.map_err(|e| e.to_string());
+                let answer = services
+                    .write_output(&mime, bytes)
+                    .await
+                    .map_err(|e| e.to_string());
                 if let Ok(id) = &answer {
                     self.known_assets.insert(id.clone());
                 }
